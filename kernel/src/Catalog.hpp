@@ -1,0 +1,45 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "PluginLibrary.hpp"
+
+namespace keel::kernel {
+
+/// The plugins installed on the plugin path: every `*.so` in each directory, by manifest
+/// name. Files that fail to load are kept as problems (shown by `keel plugins`), so one
+/// broken file does not hide the others; two files declaring the same name are an error
+/// that names both.
+class Catalog {
+public:
+    /// Scans `directories` in order (missing directories are skipped).
+    explicit Catalog(std::vector<std::string> directories);
+
+    const std::vector<std::string>& directories() const { return directories_; }
+    /// The library named `name`, or nullptr.
+    PluginLibraryPtr find(const std::string& name) const;
+    /// Every library, sorted by name.
+    std::vector<PluginLibraryPtr> all() const;
+    /// Files that could not be loaded, and duplicate names: one message each.
+    const std::vector<std::string>& problems() const { return problems_; }
+    /// The message when more than one file declares `name`, else "".
+    std::string duplicate(const std::string& name) const;
+    /// The directories, ':'-joined, for messages.
+    std::string pathText() const;
+
+    /// The default plugin path: --plugin-path, else $KEEL_PLUGIN_PATH (':'-separated), else
+    /// <directory of the keel binary>/../lib/keel/plugins.
+    static std::vector<std::string> defaultPath(const std::string& cliPath);
+
+private:
+    std::vector<std::string> directories_;
+    std::map<std::string, PluginLibraryPtr> byName_;
+    std::vector<std::string> problems_;
+    std::map<std::string, std::string> duplicates_;
+};
+
+std::vector<std::string> splitPath(const std::string& text);
+
+} // namespace keel::kernel

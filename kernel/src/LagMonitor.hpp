@@ -1,0 +1,75 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <keel/Histogram.hpp>
+
+#include "Owner.hpp"
+
+namespace keel::kernel {
+
+/// Node's monitorEventLoopDelay plus blame: a timer samples how late the loop wakes it
+/// (the histogram, in nanoseconds), and every callback the loop invokes is timed so that one
+/// running longer than the threshold is logged with the name of the plugin that owns it.
+/// Loop thread only.
+class LagMonitor {
+public:
+    struct Block {
+        std::string owner;
+        std::string what;
+        std::uint64_t durationNs = 0;
+    };
+    using BlockHandler = std::function<void(const Block&)>;
+
+    LagMonitor() = default;
+    LagMonitor(const LagMonitor&) = delete;
+    LagMonitor& operator=(const LagMonitor&) = delete;
+
+    /// Starts sampling every `resolutionMs` (Node's default is 10). The sampling timer does
+    /// not keep the loop alive.
+    void start(uv_loop_t* loop, std::uint64_t resolutionMs = 10);
+    void stop();
+    bool running() const { return running_; }
+
+    /// Callbacks longer than this are reported (default 100 ms; 0 disables reports).
+    void setBlockThresholdMs(std::uint64_t ms) { thresholdNs_ = ms * 1000000; }
+    std::uint64_t blockThresholdMs() const { return thresholdNs_ / 1000000; }
+    /// Called for each report, after it is logged.
+    void onBlock(BlockHandler handler) { handler_ = std::move(handler); }
+
+    /// Loop delay samples, nanoseconds.
+    const Histogram& delays() const { return delays_; }
+    std::uint64_t blockCount() const { return blocks_; }
+    const std::optional<Block>& lastBlock() const { return lastBlock_; }
+    void reset();
+
+    /// Loop::invoke reports each callback's run time here.
+    void callbackFinished(const Owner* owner, const char* what, std::uint64_t durationNs) {
+        if (thresholdNs_ != 0 && durationNs > thresholdNs_) report(owner, what, durationNs);
+    }
+
+    /// A one-line summary: "loop delay: min 0.01 ms, max ..., mean ..., p50 ..., p90 ..., p99 ...".
+    std::string summary() const;
+
+private:
+    void report(const Owner* owner, const char* what, std::uint64_t durationNs);
+    static void onSample(uv_timer_t* timer);
+
+    uv_timer_t timer_{};
+    bool initialised_ = false;
+    bool running_ = false;
+    std::uint64_t resolutionNs_ = 10000000;
+    std::uint64_t expectedNs_ = 0;
+    std::uint64_t thresholdNs_ = 100000000;
+    Histogram delays_;
+    std::uint64_t blocks_ = 0;
+    std::optional<Block> lastBlock_;
+    BlockHandler handler_;
+};
+
+} // namespace keel::kernel

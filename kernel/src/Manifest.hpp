@@ -1,0 +1,55 @@
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ConfigSchema.hpp"
+#include "Semver.hpp"
+
+namespace keel::kernel {
+
+class ManifestError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A plugin's embedded manifest: the single source of truth for what the plugin is.
+///
+///   {
+///     "name": "hello",                         // [a-z][a-z0-9-]*, unique on the plugin path
+///     "version": "1.2.0",                      // SemVer 2.0.0
+///     "description": "One line for `keel plugins` and `keel --help`",
+///     "sdk": "^1.0.0",                         // Keel SDK (ABI) versions it works with
+///     "requires": {"other": "^2.1.0"},         // name -> semver range
+///     "provides": ["hello.counter@1"],         // services, name@major
+///     "commands": [{"name": "hello", "description": "..."}],
+///     "config": {"type": "object", "properties": {...}}   // ConfigSchema
+///   }
+struct Manifest {
+    struct Requirement {
+        std::string name;
+        Range range;
+    };
+    struct Command {
+        std::string name;
+        std::string description;
+    };
+
+    std::string name;
+    Version version;
+    std::string description;
+    Range sdk = Range::parse("*");
+    std::vector<Requirement> requirements;
+    std::vector<std::string> provides;
+    std::vector<Command> commands;
+    ConfigSchema config;
+    std::string text; // the manifest as embedded
+
+    /// Parses and checks every field; throws ManifestError "WHERE: manifest: KEY: problem".
+    static Manifest parse(std::string_view json, std::string_view where);
+};
+
+} // namespace keel::kernel
