@@ -17,14 +17,13 @@ int main(int argc, char** argv) {
     controller.addListener(&progress);
 
     CppUnit::TestRunner runner;
-    CppUnit::Test* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
-    if (argc <= 1) {
-        runner.addTest(all);
-    } else {
-        for (int i = 1; i < argc; ++i) runner.addTest(all->findTest(argv[i]));
-    }
+    runner.addTest(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
     try {
-        runner.run(controller);
+        if (argc <= 1) {
+            runner.run(controller);
+        } else {
+            for (int i = 1; i < argc; ++i) runner.run(controller, argv[i]);
+        }
     } catch (const std::exception& e) {
         std::cerr << "test driver: " << e.what() << "\n";
         return 2;
