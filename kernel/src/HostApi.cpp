@@ -136,6 +136,13 @@ void print(keel_ctx*, keel_str text) {
     std::fflush(stdout);
 }
 
+void* uvLoop(keel_ctx* ctx) { return self(ctx).runtime().loop.uv(); }
+
+void makeCallback(keel_ctx* ctx, const char* what, keel_task_fn fn, void* user) {
+    if (fn == nullptr) return;
+    self(ctx).runtime().loop.invoke(self(ctx).owner(), what ? what : "callback", [fn, user] { fn(user); });
+}
+
 const keel_host_api kHostApi = {
     sizeof(keel_host_api),
     KEEL_ABI_MAJOR,
@@ -163,6 +170,8 @@ const keel_host_api kHostApi = {
     &commandDone,
     &stopDone,
     &print,
+    &uvLoop,
+    &makeCallback,
 };
 
 } // namespace

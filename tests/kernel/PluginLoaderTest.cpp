@@ -363,6 +363,14 @@ public:
         CPPUNIT_ASSERT(logs.contains("ERROR fix-cpp: uncaught exception in bus subscriber: subscriber bug"));
         k.loop.runMain([&] { k.bus.publish(k.bus.topic("fix.tick"), p); });
         CPPUNIT_ASSERT(logs.contains("ERROR fix-cpp: uncaught exception in loop callback: tick bug"));
+
+        std::string order;
+        k.bus.subscribe(k.bus.topic("fix.io.done"), 0, [&](TopicId, const keel_payload& done) {
+            order.assign(static_cast<const char*>(done.data), done.size);
+        });
+        k.bus.publish(k.bus.topic("fix.io"), p);
+        CPPUNIT_ASSERT(runWithDeadline(k.loop));
+        CPPUNIT_ASSERT_EQUAL(std::string("callback,tick"), order);
     }
 
     void testPluginCommandThroughSdk() {

@@ -76,23 +76,27 @@ void benchDestroy(void* instance) { delete static_cast<BenchPlugin*>(instance); 
 constexpr std::string_view kManifest =
     R"({"name": "bench", "version": "1.0.0", "description": "in-process micro-benchmark plugin", "sdk": "^1.0.0"})";
 
-const keel_plugin_desc kBenchDesc = {
-    sizeof(keel_plugin_desc),
-    KEEL_ABI_MAJOR,
-    KEEL_ABI_MINOR,
-    {kManifest.data(), kManifest.size()},
-    &benchCreate,
-    &benchStart,
-    nullptr, // stop
-    &benchDestroy,
-    nullptr, // command
-};
+// Filled member by member, so that members a later ABI minor appends stay zero.
+const keel_plugin_desc* benchDesc() {
+    static const keel_plugin_desc desc = [] {
+        keel_plugin_desc d{};
+        d.size = sizeof(keel_plugin_desc);
+        d.abi_major = KEEL_ABI_MAJOR;
+        d.abi_minor = KEEL_ABI_MINOR;
+        d.manifest = keel_str{kManifest.data(), kManifest.size()};
+        d.create = &benchCreate;
+        d.start = &benchStart;
+        d.destroy = &benchDestroy;
+        return d;
+    }();
+    return &desc;
+}
 
 /// A started instance of the in-process plugin. Destroy it before the Kernel.
 struct AbiPlugin {
     explicit AbiPlugin(Kernel& kernel)
         : instance(kernel.runtime,
-                   std::make_shared<const PluginLibrary>("<in-process>", nullptr, &kBenchDesc,
+                   std::make_shared<const PluginLibrary>("<in-process>", nullptr, benchDesc(),
                                                          Manifest::parse(kManifest, "<in-process>")),
                    "bench", "{}", kernel.services) {
         instance.create();

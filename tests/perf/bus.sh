@@ -106,6 +106,7 @@ function k(run, counter) {
 
 const rows = [
   ['publish, no subscriber', k('BM_PublishNoSubscriber'), 'emit.none'],
+  ['publish, no subscriber (Node: 64 other events)', k('BM_PublishNoSubscriber'), 'emit.none_64_other_events'],
   ['publish, no subscriber, via C ABI', k('BM_PublishNoSubscriberViaAbi'), 'emit.none'],
   ['publish, 1 subscriber', k('BM_PublishSubscribers/1'), 'emit.listeners.1'],
   ['publish, 8 subscribers', k('BM_PublishSubscribers/8'), 'emit.listeners.8'],

@@ -312,6 +312,28 @@ public:
     /// Finishes a stop() that returned keel::pending.
     void stopDone() const { host_->stop_done(ctx_); }
 
+    // --- plugins doing their own I/O ------------------------------------------------------
+
+    /// The kernel's uv_loop_t (cast it: `static_cast<uv_loop_t*>(ctx.uvLoop())`).
+    void* uvLoop() const { return host_->uv_loop(ctx_); }
+
+    /// Runs `fn` as a loop callback of this plugin (Node's MakeCallback): timed for the lag
+    /// monitor, exceptions logged, nextTick and microtask queues drained after it. Call it
+    /// from every raw libuv callback.
+    template <class F>
+    void makeCallback(const char* what, F&& fn) const {
+        struct Call {
+            F* fn;
+            keel_ctx* ctx;
+            const keel_host_api* host;
+            const char* what;
+        } call{&fn, ctx_, host_, what};
+        host_->make_callback(ctx_, what, [](void* user) {
+            auto* c = static_cast<Call*>(user);
+            detail::guarded(c->ctx, c->host, c->what, *c->fn);
+        }, &call);
+    }
+
 private:
     using Task = detail::Boxed<std::function<void()>>;
     using Listener = detail::Boxed<std::function<void(const Event&)>>;

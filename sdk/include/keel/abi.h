@@ -176,6 +176,16 @@ typedef struct keel_host_api {
   /* Writes to the command's standard output (commands print results there; logs go to
    * standard error). */
   void (*print)(keel_ctx* ctx, keel_str text);
+
+  /* --- plugins doing their own I/O (like Node addons) --- */
+  /* The kernel's libuv loop (a uv_loop_t*, libuv 1.x): a plugin that does its own I/O
+   * (sockets, files, processes) registers its handles on it. Never run or close it. */
+  void* (*uv_loop)(keel_ctx* ctx);
+  /* Runs fn(user) as a loop callback on behalf of this instance (Node's MakeCallback): it
+   * is timed by the lag monitor, and the nextTick and microtask queues drain after it.
+   * Wrap every callback libuv makes into the plugin with this. `what` names the callback
+   * kind in lag reports ("read", "connection"); NUL-terminated, static storage. */
+  void (*make_callback)(keel_ctx* ctx, const char* what, keel_task_fn fn, void* user);
 } keel_host_api;
 
 /* Returned by keel_plugin_desc.command and .stop when they finish later, from the loop,
