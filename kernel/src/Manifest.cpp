@@ -16,7 +16,7 @@ using Poco::Dynamic::Var;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-const std::vector<std::string> kKeys{"name", "version", "description", "sdk", "requires", "provides", "commands", "config"};
+const std::vector<std::string> kKeys{"name", "version", "description", "sdk", "requires", "provides", "commands", "handlers", "config"};
 
 bool validName(const std::string& name) {
     static const std::regex pattern("[a-z][a-z0-9-]{0,63}");
@@ -111,6 +111,41 @@ Manifest Manifest::parse(std::string_view json, std::string_view whereView) {
                             requireString(cmd, "description", at, "a one-line description")};
             if (!validName(command.name)) throw ManifestError(at + ": name: expected lower-case letters, digits and '-'");
             m.commands.push_back(command);
+        }
+    }
+
+    if (obj->has("handlers")) {
+        Var handlers = obj->get("handlers");
+        if (handlers.type() != typeid(Array::Ptr))
+            throw ManifestError(where + ": handlers: expected a list of {\"name\", \"kind\", \"description\", \"config\"}");
+        std::size_t i = 0;
+        std::set<std::string> seen;
+        for (const auto& h : *handlers.extract<Array::Ptr>()) {
+            const std::string at = where + ": handlers[" + std::to_string(i++) + "]";
+            if (h.type() != typeid(Object::Ptr))
+                throw ManifestError(at + ": expected {\"name\", \"kind\", \"description\", \"config\"}");
+            auto obj2 = h.extract<Object::Ptr>();
+            for (const auto& [key, value] : *obj2)
+                if (key != "name" && key != "kind" && key != "description" && key != "config")
+                    throw ManifestError(at + ": unknown key \"" + key + "\"; accepted keys: name, kind, description, config");
+            Handler handler;
+            handler.name = requireString(obj2, "name", at, "a handler name such as \"static\"");
+            if (!validName(handler.name)) throw ManifestError(at + ": name: expected lower-case letters, digits and '-'");
+            if (!seen.insert(handler.name).second) throw ManifestError(at + ": name: \"" + handler.name + "\" is listed twice");
+            handler.description = requireString(obj2, "description", at, "a one-line description");
+            const std::string kind = obj2->has("kind") ? requireString(obj2, "kind", at, "\"handler\", \"middleware\" or \"both\"") : "handler";
+            if (kind == "handler") handler.kind = Handler::Kind::handler;
+            else if (kind == "middleware") handler.kind = Handler::Kind::middleware;
+            else if (kind == "both") handler.kind = Handler::Kind::both;
+            else throw ManifestError(at + ": kind: expected \"handler\", \"middleware\" or \"both\", found \"" + kind + "\"");
+            if (obj2->has("config")) {
+                try {
+                    handler.config = ConfigSchema::parse(obj2->get("config"), at + ": config");
+                } catch (const SchemaError& e) {
+                    throw ManifestError(e.what());
+                }
+            }
+            m.handlers.push_back(std::move(handler));
         }
     }
 

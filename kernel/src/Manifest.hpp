@@ -26,6 +26,9 @@ public:
 ///     "requires": {"other": "^2.1.0"},         // name -> semver range
 ///     "provides": ["hello.counter@1"],         // services, name@major
 ///     "commands": [{"name": "hello", "description": "..."}],
+///     "handlers": [{"name": "static", "kind": "handler", "description": "...",
+///                   "config": {...}}],            // what sites can `use`
+
 ///     "config": {"type": "object", "properties": {...}}   // ConfigSchema
 ///   }
 struct Manifest {
@@ -37,6 +40,16 @@ struct Manifest {
         std::string name;
         std::string description;
     };
+    /// A request step sites can `use`: as a route's handler, as middleware, or both.
+    struct Handler {
+        enum class Kind { handler, middleware, both };
+        std::string name;
+        std::string description;
+        Kind kind = Kind::handler;
+        ConfigSchema config;
+        bool usableAsHandler() const { return kind != Kind::middleware; }
+        bool usableAsMiddleware() const { return kind != Kind::handler; }
+    };
 
     std::string name;
     Version version;
@@ -45,6 +58,7 @@ struct Manifest {
     std::vector<Requirement> requirements;
     std::vector<std::string> provides;
     std::vector<Command> commands;
+    std::vector<Handler> handlers;
     ConfigSchema config;
     std::string text; // the manifest as embedded
 

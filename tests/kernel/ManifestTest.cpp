@@ -1,5 +1,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <Poco/JSON/Object.h>
+
 #include "Manifest.hpp"
 
 using namespace keel::kernel;
@@ -34,6 +36,9 @@ public:
             "requires": {"http": "^1.4.0", "metrics": "~2.1 || >=3.0.0"},
             "provides": ["ratelimit.store@1"],
             "commands": [{"name": "ratelimit-reset", "description": "Forget a client's counters"}],
+            "handlers": [{"name": "limit", "kind": "middleware", "description": "Counts and limits",
+                          "config": {"type": "object", "properties": {"window": {"type": "string"}}}},
+                         {"name": "limit-status", "description": "Shows a client's counters"}],
             "config": {"type": "object", "properties": {"max": {"type": "integer", "minimum": 1}}}
         })", "keel_rate_limit.so");
         CPPUNIT_ASSERT_EQUAL(std::string("rate-limit"), m.name);
@@ -45,6 +50,10 @@ public:
         CPPUNIT_ASSERT(m.sdk.satisfies(Version::parse("1.0.0")));
         CPPUNIT_ASSERT_EQUAL(std::string("ratelimit.store@1"), m.provides[0]);
         CPPUNIT_ASSERT_EQUAL(std::string("ratelimit-reset"), m.commands[0].name);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), m.handlers.size());
+        CPPUNIT_ASSERT(m.handlers[0].usableAsMiddleware() && !m.handlers[0].usableAsHandler());
+        CPPUNIT_ASSERT(m.handlers[1].usableAsHandler() && !m.handlers[1].usableAsMiddleware());
+        CPPUNIT_ASSERT(!m.handlers[0].config.validate(Poco::Dynamic::Var(Poco::JSON::Object::Ptr(new Poco::JSON::Object)), "c").size());
     }
 
     void testErrorsNameTheKeyAndTheForm() {
@@ -59,6 +68,8 @@ public:
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "config": {"type": "strnig"}})").find("config.type: unknown type \"strnig\"") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "config": {"propertys": {}}})").find("unknown schema keyword \"propertys\" (did you mean \"properties\"?)") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "requires": {"rate-limit": "*"}})").find("cannot require itself") != std::string::npos);
+        CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "handlers": [{"name": "x", "kind": "filter", "description": "d"}]})").find("handlers[0]: kind: expected \"handler\", \"middleware\" or \"both\", found \"filter\"") != std::string::npos);
+        CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "handlers": [{"name": "x", "description": "d"}, {"name": "x", "description": "d"}]})").find("\"x\" is listed twice") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("[1, 2]").find("expected a JSON object, found an array") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{\"name\": ").find("invalid JSON") != std::string::npos);
     }
