@@ -86,7 +86,6 @@ Threshold parseThreshold(std::string_view text) {
     } else {
         // 'errors=0' and 'errors==0' read naturally; as a bound they mean <= 0.
         t.op = Threshold::Op::lessEqual;
-        if (!eq) --valueAt;
     }
     if (eq) ++valueAt;
     std::string_view rest = trim(s.substr(valueAt));

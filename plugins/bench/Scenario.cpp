@@ -431,7 +431,7 @@ private:
                 if (method) {
                     if (found) problem(kv.first, here + ": one action per step");
                     found = true;
-                    if (auto r = parseRequest(kv.second, key, here + "." + key)) steps.push_back(*r);
+                    if (auto r = parseRequest(kv.second, key, here + "." + key, kv.first.Mark().line + 1)) steps.push_back(*r);
                 } else if (key == "think") {
                     if (found) problem(kv.first, here + ": one action per step");
                     found = true;
@@ -461,19 +461,22 @@ private:
         return steps;
     }
 
-    std::optional<Step> parseRequest(const YAML::Node& r, const std::string& method, const std::string& what) {
+    std::optional<Step> parseRequest(const YAML::Node& r, const std::string& method, const std::string& what, int line) {
         if (!checkKeys(r, "a " + method + " step", {"url", "headers", "json", "body", "expect", "name"})) return std::nullopt;
         RequestSpec spec;
         spec.method = method;
         for (char& c : spec.method) c = static_cast<char>(c - 'a' + 'A');
-        spec.line = r.Mark().line + 1;
+        spec.line = line;
         std::string url;
         if (!r["url"]) {
             problem(r, what + ": missing 'url'");
         } else if (auto u = string(r["url"], what + ".url")) {
             url = *u;
-            noTemplates(r["url"], url, what + ".url");
-            if (url.find_first_of(" \r\n") != std::string::npos) problem(r["url"], what + ".url: white space is not allowed in a URL");
+            if (url.find("{{") != std::string::npos) {
+                noTemplates(r["url"], url, what + ".url");
+            } else if (url.find_first_of(" \t\r\n") != std::string::npos) {
+                problem(r["url"], what + ".url: white space is not allowed in a URL");
+            }
             if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && scenario_.target.empty())
                 problem(r["url"], what + ".url: '" + url + "' is relative and config.target is not set");
         }
