@@ -293,6 +293,8 @@ std::string hostProblem(const std::string& name) {
         if (label.size() > 63) return "a label longer than 63 characters";
         for (char c : label) {
             if (c == '*') return "\"*\" may only be the whole first label, as in \"*.example.com\"";
+            if (static_cast<unsigned char>(c) >= 0x80)
+                return describeChar(c) + " is not allowed: write international names in punycode (\"xn--...\")";
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
                 return describeChar(c) + " is not allowed";
         }
@@ -713,7 +715,6 @@ private:
 void SiteReader::overlap(const Shape& later, const std::vector<std::size_t>& earlier) {
     const RouteConfig& route = site_.routes[later.index];
     const std::string pathKey = JsonPositions::member(later.path, "path");
-    const std::string pattern = quoteJson(site_.routes[earlier.front()].path);
     if (route.methods.empty()) {
         // A route for every method after routes for some is a fallback for the others; it
         // never matches only after a route that also takes every method.
@@ -737,6 +738,7 @@ void SiteReader::overlap(const Shape& later, const std::vector<std::size_t>& ear
             }
     if (blocked.empty()) return;
     std::sort(by.begin(), by.end());
+    const std::string pattern = quoteJson(site_.routes[by.front()].path);
     std::vector<std::string> refs;
     for (std::size_t i : by) refs.push_back(routeRef(i));
     const bool one = by.size() == 1;
@@ -1003,6 +1005,19 @@ std::vector<SiteConfig> loadSites(const GlobalConfig& global) {
     }
     if (!errors.empty()) throw ConfigError(std::move(errors));
     return sites;
+}
+
+} // namespace keel::kernel
+
+namespace keel::kernel {
+
+std::string parseListenAddress(const std::string& text, ListenerConfig& out) {
+    ListenerConfig listener;
+    listener.address = text;
+    if (std::string why = addressProblem(text, listener.host, listener.port); !why.empty())
+        return why + "; expected " + kAddressForm;
+    out = std::move(listener);
+    return "";
 }
 
 } // namespace keel::kernel

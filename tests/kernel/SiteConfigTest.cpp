@@ -154,7 +154,7 @@ const std::vector<BadManifest> kBadManifests{
     {"hosts, default, mode", R"({
   "name": "t",
   "listeners": [{"address": ":8080"}],
-  "hosts": ["Example.com", "example.com", "exa mple.com", "a.com:80", "*", "a.*.com", 7],
+  "hosts": ["Example.com", "example.com", "exa mple.com", "a.com:80", "*", "a.*.com", 7, "café.com"],
   "default": "yes",
   "mode": "prod"
 })",
@@ -164,6 +164,7 @@ const std::vector<BadManifest> kBadManifests{
       "F:4: hosts[4]: \"*\" is not a host name (a lone \"*\" is no wildcard: leave \"hosts\" out to answer any host name); expected " + kHostForm,
       "F:4: hosts[5]: \"a.*.com\" is not a host name (\"*\" may only be the whole first label, as in \"*.example.com\"); expected " + kHostForm,
       "F:4: hosts[6]: expected a string (a host name such as \"example.com\" or \"*.example.com\"), found an integer",
+      "F:4: hosts[7]: \"café.com\" is not a host name (byte 0xc3 is not allowed: write international names in punycode (\"xn--...\")); expected " + kHostForm,
       "F:5: default: expected a boolean (true: the site answers unknown host names on its addresses), found a string",
       "F:6: mode: expected \"production\" or \"development\", found \"prod\""}},
     {"empty hosts", R"({"name": "t", "listeners": [{"address": ":8080"}], "hosts": []})",
