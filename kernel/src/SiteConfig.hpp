@@ -166,4 +166,8 @@ Poco::Dynamic::Var readConfigFile(Diagnostics& d, const std::string& file, std::
 /// false when `text` is none of these or too large.
 bool parseByteSize(std::string_view text, std::uint64_t& bytes);
 
+/// Parses a listener address as manifests write it ("127.0.0.1:8080", "[::1]:0", ":80"),
+/// for `keel run --listen`. Returns why it is not one ("" when it is, with `out` filled in).
+std::string parseListenAddress(const std::string& text, ListenerConfig& out);
+
 } // namespace keel::kernel

@@ -315,6 +315,7 @@ class SiteConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testGlobalDefaults);
     CPPUNIT_TEST(testLoadSitesCollectsEveryFile);
     CPPUNIT_TEST(testCheckedInExamples);
+    CPPUNIT_TEST(testListenAddressForTheCommandLine);
     CPPUNIT_TEST(testByteSizes);
     CPPUNIT_TEST(testJsonPositions);
     CPPUNIT_TEST_SUITE_END();
@@ -615,6 +616,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("blog"), sites[0].name);
         CPPUNIT_ASSERT_EQUAL(std::string("demo"), sites[1].name);
         CPPUNIT_ASSERT_EQUAL(std::size_t(4), sites[1].routes.size());
+    }
+
+    void testListenAddressForTheCommandLine() {
+        ListenerConfig listener;
+        CPPUNIT_ASSERT_EQUAL(std::string(), parseListenAddress("[::1]:0", listener));
+        CPPUNIT_ASSERT_EQUAL(std::string("::1"), listener.host);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(0), listener.port);
+        CPPUNIT_ASSERT_EQUAL(std::string("[::1]:0"), listener.address);
+        CPPUNIT_ASSERT_EQUAL(std::string(), parseListenAddress(":8080", listener));
+        CPPUNIT_ASSERT_EQUAL(std::string(), listener.host);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(8080), listener.port);
+        CPPUNIT_ASSERT_EQUAL("\"localhost\" is not an IP address: listen on an address, and name hosts in \"hosts\"; expected " + kAddressForm,
+                             parseListenAddress("localhost:1", listener));
+        CPPUNIT_ASSERT_EQUAL(std::string(":8080"), listener.address); // unchanged by a refusal
     }
 
     void testByteSizes() {
