@@ -1,0 +1,71 @@
+#!/bin/bash
+# bench.sh: `keel bench` beside wrk, in one run, against the physical-limit server.
+#
+# The goal (issue 6): one keel bench thread pinned to one core reaches >= 0.9x the request
+# rate of `wrk -t1` pinned the same way, at -c 64. Method of ../shared/bench/README.md: the
+# server (limit-server.c, raw epoll, canned response) pinned to CPU 1, each client pinned to
+# CPU 0, one after the other, ROUNDS times alternating; the best round of each is compared.
+#
+# usage: tests/perf/bench.sh [BUILD_DIR]        (default: <repo>/build)
+# env:   DUR (5), CONNS (64), ROUNDS (2), PORT (18083), KEEL_SHARED_DIR (<repo>/../shared)
+# Exit: 0 when the goal is met, 1 when not, 2 when something is missing.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build}
+shared=${KEEL_SHARED_DIR:-$repo/../shared}
+dur=${DUR:-5}
+conns=${CONNS:-64}
+rounds=${ROUNDS:-2}
+port=${PORT:-18083}
+keel="$build/bin/keel"
+
+fail() { echo "bench.sh: $*" >&2; exit 2; }
+[ -f "$shared/bench/limit-server.c" ] || fail "no $shared/bench/limit-server.c (set KEEL_SHARED_DIR to the shared folder)"
+[ -x "$keel" ] || fail "no $keel: build first (cmake --build $build), or pass the build directory"
+[ -f "$build/lib/keel/plugins/keel_bench.so" ] || fail "no bench plugin under $build/lib/keel/plugins"
+command -v taskset >/dev/null || fail "taskset (util-linux) is missing"
+[ "$(nproc)" -ge 2 ] || fail "needs two CPUs: the server on CPU 1, the clients on CPU 0"
+if ! command -v wrk >/dev/null; then
+  echo "bench.sh: installing wrk (Debian package)" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
+fi
+command -v wrk >/dev/null || fail "wrk is missing (apt-get install wrk)"
+
+tmp=$(mktemp -d)
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+cc -O2 "$shared/bench/limit-server.c" -o "$tmp/limit-server"
+taskset -c 1 "$tmp/limit-server" "$port" &
+server=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || fail "limit-server did not listen on port $port"
+url="http://127.0.0.1:$port/"
+
+best_wrk=0 best_keel=0
+printf "%-8s %-6s %14s %10s\n" round client "requests/s" p99
+for r in $(seq "$rounds"); do
+  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$url" 2>&1)
+  wrk_rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  wrk_p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+  printf "%-8s %-6s %14s %10s\n" "$r" wrk "$wrk_rps" "$wrk_p99"
+
+  taskset -c 0 "$keel" bench quick -q -c "$conns" -d "$dur" -o "$tmp/keel.json" "$url" >/dev/null
+  keel_rps=$(sed -n 's/.*"requestsPerSecond": \([0-9.]*\).*/\1/p' "$tmp/keel.json" | head -1)
+  keel_p99=$(sed -n 's/.*"p99": \([0-9.]*\),.*"p99.9".*/\1/p' "$tmp/keel.json" | head -1)
+  printf "%-8s %-6s %14.2f %10s\n" "$r" keel "$keel_rps" "${keel_p99}ms"
+
+  best_wrk=$(awk -v a="$best_wrk" -v b="$wrk_rps" 'BEGIN{print (b>a)?b:a}')
+  best_keel=$(awk -v a="$best_keel" -v b="$keel_rps" 'BEGIN{print (b>a)?b:a}')
+done
+
+ratio=$(awk -v k="$best_keel" -v w="$best_wrk" 'BEGIN{ if (w>0) printf "%.3f", k/w; else print 0 }')
+echo
+printf "%-22s %14s\n" "best of $rounds" "requests/s"
+printf "%-22s %14.2f\n" "wrk -t1 -c$conns" "$best_wrk"
+printf "%-22s %14.2f\n" "keel bench -c $conns" "$best_keel"
+printf "%-22s %14s   (goal >= 0.9)\n" "ratio keel / wrk" "$ratio"
+awk -v r="$ratio" 'BEGIN{ exit (r >= 0.9) ? 0 : 1 }'
