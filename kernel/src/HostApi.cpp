@@ -6,6 +6,7 @@
 
 #include "Log.hpp"
 #include "PluginInstance.hpp"
+#include "Request.hpp"
 
 namespace keel::kernel {
 
@@ -113,7 +114,7 @@ int hasSubscribers(keel_ctx* ctx, keel_topic t) { return self(ctx).runtime().bus
 
 int provide(keel_ctx* ctx, keel_str name, uint32_t major, keel_service service) {
     try {
-        self(ctx).services().provide(view(name), major, service, self(ctx).owner());
+        self(ctx).services().provide(view(name), major, service, self(ctx).owner(), self(ctx).library().name());
         return 0;
     } catch (const ServiceError& e) {
         self(ctx).setError(e.what());
@@ -141,6 +142,10 @@ void* uvLoop(keel_ctx* ctx) { return self(ctx).runtime().loop.uv(); }
 void makeCallback(keel_ctx* ctx, const char* what, keel_task_fn fn, void* user) {
     if (fn == nullptr) return;
     self(ctx).runtime().loop.invoke(self(ctx).owner(), what ? what : "callback", [fn, user] { fn(user); });
+}
+
+int registerHandler(keel_ctx* ctx, keel_str name, const keel_handler_vtable* vtable, void* handlerSelf) {
+    return self(ctx).registerHandler(std::string(view(name)), vtable, handlerSelf) ? 0 : -1;
 }
 
 const keel_host_api kHostApi = {
@@ -172,6 +177,9 @@ const keel_host_api kHostApi = {
     &print,
     &uvLoop,
     &makeCallback,
+    &registerHandler,
+    requestApi(),
+    transportApi(),
 };
 
 } // namespace

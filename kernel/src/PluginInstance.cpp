@@ -1,11 +1,13 @@
 #include "PluginInstance.hpp"
 
+#include <algorithm>
+
 #include "Log.hpp"
 
 namespace keel::kernel {
 
 PluginInstance::PluginInstance(Runtime& runtime, PluginLibraryPtr library, std::string name, std::string configJson,
-                               Services& services)
+                               std::shared_ptr<Services> services)
     : runtime_(runtime), library_(std::move(library)), owner_{std::move(name)}, configJson_(std::move(configJson)),
       services_(services) {}
 
@@ -75,10 +77,29 @@ void PluginInstance::abandonStop() {
     finishStop();
 }
 
+bool PluginInstance::registerHandler(const std::string& handlerName, const keel_handler_vtable* vtable, void* self) {
+    const auto& listed = library_->manifest().handlers;
+    if (std::none_of(listed.begin(), listed.end(), [&](const auto& h) { return h.name == handlerName; })) {
+        setError("handler '" + handlerName + "' is not listed in the manifest's \"handlers\"");
+        return false;
+    }
+    if (vtable == nullptr || vtable->size < offsetof(keel_handler_vtable, handle) + sizeof(vtable->handle) || vtable->handle == nullptr) {
+        setError("handler '" + handlerName + "': invalid vtable");
+        return false;
+    }
+    handlers_[handlerName] = HandlerEntry{vtable, self};
+    return true;
+}
+
+const PluginInstance::HandlerEntry* PluginInstance::handler(const std::string& handlerName) const {
+    auto it = handlers_.find(handlerName);
+    return it == handlers_.end() ? nullptr : &it->second;
+}
+
 void PluginInstance::finishStop() {
     runtime_.loop.clearOwner(&owner_);
     runtime_.bus.unsubscribeOwner(&owner_);
-    services_.withdraw(&owner_);
+    services_->withdraw(&owner_);
     state_ = State::stopped;
 }
 

@@ -8,12 +8,28 @@
 
 namespace keel::kernel {
 
-PluginSet::PluginSet(Runtime& runtime, const Catalog& catalog, std::string site)
-    : runtime_(runtime), catalog_(catalog), site_(std::move(site)), services_(&runtime.services) {}
+namespace {
+
+// Configs compare by content, not spelling: Poco's objects keep keys sorted.
+std::string canonicalJson(const std::string& text) {
+    try {
+        return toJson(parseJson(text, "config"));
+    } catch (const JsonError&) {
+        return text;
+    }
+}
+
+} // namespace
+
+PluginSet::PluginSet(Runtime& runtime, const Catalog& catalog, std::string site, std::shared_ptr<Services> services)
+    : runtime_(runtime), catalog_(catalog), site_(std::move(site)),
+      services_(services ? std::move(services) : std::make_shared<Services>(&runtime.services)) {}
 
 PluginSet::~PluginSet() {
-    abandon();
-    // Destroy dependents before their dependencies.
+    // Instances shared with a newer set (a reload kept them) run on; the rest stop now,
+    // dependents before their dependencies.
+    for (std::size_t i = instances_.size(); i-- > 0;)
+        if (instances_[i].use_count() == 1) instances_[i]->abandonStop();
     while (!instances_.empty()) instances_.pop_back();
 }
 
@@ -124,20 +140,23 @@ void PluginSet::resolve() {
     instances_.clear();
     for (const auto& name : order) {
         std::string instanceName = site_.empty() ? name : name + "#" + site_;
-        instances_.push_back(std::make_unique<PluginInstance>(runtime_, libraries.at(name), std::move(instanceName),
+        instances_.push_back(std::make_shared<PluginInstance>(runtime_, libraries.at(name), std::move(instanceName),
                                                               configs.at(name), services_));
+        instances_.back()->setSite(site_);
     }
 }
 
 void PluginSet::start() {
     for (started_ = 0; started_ < instances_.size(); ++started_) {
         PluginInstance& instance = *instances_[started_];
+        if (instance.state() == PluginInstance::State::started) continue; // adopted from the previous set
         try {
             instance.create();
             instance.start();
         } catch (const PluginError&) {
-            // Roll back: those already started stop, newest first.
-            for (std::size_t i = started_ + 1; i-- > 0;) instances_[i]->abandonStop();
+            // Roll back: those this call started stop, newest first (adopted ones run on).
+            for (std::size_t i = started_ + 1; i-- > 0;)
+                if (instances_[i].use_count() == 1) instances_[i]->abandonStop();
             started_ = 0;
             throw;
         }
@@ -168,6 +187,22 @@ void PluginSet::stopFrom(std::size_t index, std::function<void()> done) {
         --index;
     }
     if (done) done();
+}
+
+void PluginSet::adoptUnchanged(const PluginSet& old) {
+    for (auto& instance : instances_) {
+        for (const auto& previous : old.instances_) {
+            if (&previous->library() == &instance->library() && previous->state() == PluginInstance::State::started &&
+                canonicalJson(previous->configJson()) == canonicalJson(instance->configJson())) {
+                instance = previous;
+                break;
+            }
+        }
+    }
+}
+
+bool PluginSet::contains(const PluginInstance* instance) const {
+    return std::any_of(instances_.begin(), instances_.end(), [&](const auto& i) { return i.get() == instance; });
 }
 
 void PluginSet::abandon() {

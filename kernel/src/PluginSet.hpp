@@ -19,7 +19,9 @@ namespace keel::kernel {
 class PluginSet {
 public:
     /// `site` names the instances ("hello#demo"); empty for a set outside any site.
-    PluginSet(Runtime& runtime, const Catalog& catalog, std::string site = {});
+    /// `services` is the site's registry (kept across reloads); null: a new one.
+    PluginSet(Runtime& runtime, const Catalog& catalog, std::string site = {},
+              std::shared_ptr<Services> services = nullptr);
     ~PluginSet();
     PluginSet(const PluginSet&) = delete;
     PluginSet& operator=(const PluginSet&) = delete;
@@ -35,11 +37,19 @@ public:
     void stop(std::function<void()> done);
     /// Stops everything at once without waiting (deadline passed).
     void abandon();
+    /// For a reload: takes over `old`'s instances whose library and configuration are the
+    /// same (call after resolve(), before start(); start() skips them, they keep running).
+    void adoptUnchanged(const PluginSet& old);
+    /// Whether this set runs `instance` (shared with a newer set after a reload).
+    bool contains(const PluginInstance* instance) const;
+    /// The instances in start order, shared (a compiled site keeps them alive).
+    const std::vector<std::shared_ptr<PluginInstance>>& instances() const { return instances_; }
 
     /// The instances in start order (after resolve()).
     std::vector<PluginInstance*> order() const;
     PluginInstance* find(const std::string& plugin) const;
-    Services& services() { return services_; }
+    Services& services() { return *services_; }
+    const std::shared_ptr<Services>& sharedServices() const { return services_; }
 
 private:
     struct Request {
@@ -51,10 +61,10 @@ private:
     Runtime& runtime_;
     const Catalog& catalog_;
     std::string site_;
-    Services services_;
+    std::shared_ptr<Services> services_;
     std::vector<std::string> requestedOrder_;
     std::map<std::string, Request> requests_;
-    std::vector<std::unique_ptr<PluginInstance>> instances_; // start order
+    std::vector<std::shared_ptr<PluginInstance>> instances_; // start order
     std::size_t started_ = 0;
 };
 

@@ -6,18 +6,19 @@ std::string Services::key(std::string_view name, std::uint32_t major) {
     return std::string(name) + "@" + std::to_string(major);
 }
 
-void Services::provide(std::string_view name, std::uint32_t major, keel_service service, const Owner* provider) {
+void Services::provide(std::string_view name, std::uint32_t major, keel_service service, const Owner* provider,
+                       std::string_view plugin) {
     const std::string k = key(name, major);
     auto it = entries_.find(k);
-    if (it != entries_.end()) {
+    if (it != entries_.end() && !(plugin.size() != 0 && it->second.plugin == plugin)) {
         throw ServiceError("service " + k + " is already provided by plugin '" +
                            (it->second.provider ? it->second.provider->name : std::string("kernel")) + "'");
     }
-    entries_.emplace(k, Entry{std::string(name), major, service, provider});
+    entries_.insert_or_assign(k, Entry{std::string(name), major, service, provider, std::string(plugin)});
 }
 
 void Services::replace(std::string_view name, std::uint32_t major, keel_service service, const Owner* provider) {
-    entries_.insert_or_assign(key(name, major), Entry{std::string(name), major, service, provider});
+    entries_.insert_or_assign(key(name, major), Entry{std::string(name), major, service, provider, {}});
 }
 
 std::optional<keel_service> Services::lookup(std::string_view name, std::uint32_t major) const {

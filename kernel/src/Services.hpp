@@ -30,12 +30,15 @@ public:
         std::uint32_t major;
         keel_service service;
         const Owner* provider;
+        std::string plugin; // the providing plugin's name: its next generation may take over
     };
 
     explicit Services(const Services* parent = nullptr) : parent_(parent) {}
 
-    /// Registers `name@major`; throws ServiceError naming the current provider when taken.
-    void provide(std::string_view name, std::uint32_t major, keel_service service, const Owner* provider);
+    /// Registers `name@major`; throws ServiceError naming the current provider when another
+    /// plugin has it. The same plugin (a restarted instance, after a reload) takes it over.
+    void provide(std::string_view name, std::uint32_t major, keel_service service, const Owner* provider,
+                 std::string_view plugin = {});
     /// Registers or overrides `name@major` (tests: put a mock in place of the real one).
     void replace(std::string_view name, std::uint32_t major, keel_service service, const Owner* provider = nullptr);
     /// This registry first, then its parent.

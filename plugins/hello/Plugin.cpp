@@ -11,6 +11,7 @@
 #include <string>
 
 #include "HelloCounter.h"
+#include "Handlers.hpp"
 
 namespace {
 
@@ -40,6 +41,18 @@ public:
         "sdk": "^1.0.0",
         "provides": ["hello.counter@1"],
         "commands": [{"name": "hello", "description": "Print a greeting: keel hello [NAME] [--wait MS]"}],
+        "handlers": [
+            {"name": "greet", "description": "Answers 'GREETING, NAME!' (NAME from :name, ?name= or 'world')",
+             "config": {"type": "object", "properties": {
+                 "greeting": {"type": "string", "minLength": 1, "description": "overrides the plugin's greeting"}}}},
+            {"name": "echo", "description": "Answers a JSON echo of the request: method, path, params, body, attributes"},
+            {"name": "stamp", "kind": "middleware", "description": "Adds X-Hello-Stamp and the 'stamp' attribute",
+             "config": {"type": "object", "properties": {"value": {"type": "string"}}}},
+            {"name": "fail", "description": "Fails on purpose: a keel::Error, or an unexpected exception",
+             "config": {"type": "object", "properties": {"kind": {"enum": ["error", "exception"]}}}},
+            {"name": "slow", "description": "Answers after a delay, from the loop; stops if the client goes away",
+             "config": {"type": "object", "properties": {"delay_ms": {"type": "integer", "minimum": 0}}}}
+        ],
         "config": {
             "type": "object",
             "properties": {
@@ -49,7 +62,8 @@ public:
         }
     })json";
 
-    explicit Hello(keel::Context ctx) : ctx_(ctx), config_(Config::parse(ctx.configJson())) {}
+    explicit Hello(keel::Context ctx)
+        : ctx_(ctx), config_(Config::parse(ctx.configJson())), handlers_(registerHandlers(ctx, config_.greeting)) {}
 
     void start() {
         ctx_.provide("hello.counter", 1, &kCounter, this);
@@ -116,6 +130,7 @@ private:
     keel::Subscription ping_;
     keel::Timer heartbeat_;
     keel::Timer wait_;
+    std::vector<keel::HandlerRegistration> handlers_;
 };
 
 const hello_counter_v1 Hello::kCounter = {

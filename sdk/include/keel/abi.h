@@ -100,6 +100,194 @@ typedef struct keel_service {
   void* self;
 } keel_service;
 
+/* ===================================================================================
+ * Sites and the request pipeline
+ *
+ * A site (a manifest: listeners, hosts, plugins, middleware, routes) is compiled by the
+ * kernel into arrays of steps. A transport (the http plugin, the in-process test client)
+ * turns its input into a keel_request, and the kernel runs the steps: the site's
+ * middleware in manifest order, then the route's middleware, then the route's handler.
+ *
+ * Lifetime of a keel_request: created by request_begin (transport side); valid for steps
+ * until the response ends or the request is aborted and no step holds it; the transport
+ * keeps it until it calls request_release. All calls on the loop thread.
+ * =================================================================================== */
+
+typedef struct keel_request keel_request;
+typedef struct keel_site keel_site;
+
+/* What a step returns. KEEL_PENDING (above): the step holds the request and calls
+ * request->resume(req, KEEL_NEXT | KEEL_DONE) later, from the loop. */
+#define KEEL_NEXT 0 /* go on to the next step */
+#define KEEL_DONE 1 /* the response is finished, or being written by this step */
+
+typedef struct keel_header {
+  keel_str name;
+  keel_str value;
+} keel_header;
+
+/* One `use` of a handler in a site: a middleware entry or a route. */
+typedef struct keel_use_info {
+  uint32_t size;        /* sizeof(keel_use_info) as the kernel was built */
+  keel_str config_json; /* the use's config, an object checked against the handler's schema */
+  keel_str where;       /* "sites/demo/site.json:14: routes[2]", for messages */
+  keel_str site_name;
+  keel_str site_dir;    /* absolute; relative paths in a config resolve against it */
+  int development;      /* non-zero in development mode */
+  keel_str route_path;  /* the route's path pattern; empty for site middleware */
+} keel_use_info;
+
+typedef void (*keel_request_fn)(void* user, keel_request* req);
+/* A chunk of a streamed request body; len == 0 marks its end. Return 0 to keep reading,
+ * 1 to pause until request->resume_body. */
+typedef int (*keel_chunk_fn)(void* user, keel_request* req, const void* data, size_t len);
+
+/* A request handler or middleware, registered by its plugin under a name its manifest
+ * lists in "handlers". `self` is the object passed to register_handler. */
+typedef struct keel_handler_vtable {
+  uint32_t size;
+  /* At site load (and reload): turns one use's config into state the handler keeps.
+   * Returns the state (may be any non-NULL pointer), or NULL after set_error to refuse the
+   * site. The strings in `use` are valid for the call only. */
+  void* (*configure)(void* self, const keel_use_info* use);
+  /* Releases a state once no request runs with that configuration any more. May be NULL. */
+  void (*release)(void* self, void* state);
+  /* Runs for one request: returns KEEL_NEXT, KEEL_DONE or KEEL_PENDING. */
+  int (*handle)(void* self, void* state, keel_request* req);
+} keel_handler_vtable;
+
+/* The request as steps see it. Strings returned are valid while the request is. */
+typedef struct keel_request_api {
+  uint32_t size;
+  /* --- what was asked --- */
+  keel_str (*method)(keel_request* req);
+  keel_str (*target)(keel_request* req);         /* as sent: "/a%20b?x=1" (origin form) */
+  keel_str (*path)(keel_request* req);           /* decoded once: "/a b" */
+  keel_str (*query)(keel_request* req);          /* raw, without '?' */
+  /* The index-th value of a query parameter, decoded. Returns 0, or -1 when absent. */
+  int (*query_param)(keel_request* req, keel_str name, size_t index, keel_str* value);
+  /* The index-th value of a header, by case-insensitive name. Returns 0, or -1. */
+  int (*header)(keel_request* req, keel_str name, size_t index, keel_str* value);
+  size_t (*header_count)(keel_request* req);
+  keel_header (*header_at)(keel_request* req, size_t index);
+  /* A route parameter (":id" -> "id"; the wildcard's rest -> "*"). Returns 0, or -1. */
+  int (*param)(keel_request* req, keel_str name, keel_str* value);
+  keel_str (*client_address)(keel_request* req); /* peer IP address as text */
+  keel_str (*id)(keel_request* req);             /* the request id, for logs */
+  /* Per-request attributes middleware hands on (the authenticated user, ...). */
+  void (*set_attribute)(keel_request* req, keel_str key, keel_str value);
+  int (*attribute)(keel_request* req, keel_str key, keel_str* value);
+
+  /* --- the body --- */
+  int64_t (*content_length)(keel_request* req); /* -1 when unknown (chunked) */
+  uint64_t (*body_limit)(keel_request* req);    /* the route's limit in bytes */
+  /* Buffers the whole body (over the limit: 413 through the error handler) and then calls
+   * done(user, req). Returns KEEL_PENDING: return that from the step. Callbacks a step
+   * registers (done, on_chunk, on_drain, on_abort) run exactly once each, also when the
+   * client goes away (aborted() tells), so their user data can be freed there. */
+  int (*read_body)(keel_request* req, keel_request_fn done, void* user);
+  keel_str (*body)(keel_request* req);          /* the buffered body, after read_body */
+  /* Streams the body to on_chunk (len == 0: the end, or the abort); reading pauses while
+   * on_chunk asks to. Returns KEEL_PENDING. */
+  int (*stream_body)(keel_request* req, keel_chunk_fn on_chunk, void* user);
+  void (*resume_body)(keel_request* req);
+
+  /* --- pending steps --- */
+  void (*resume)(keel_request* req, int result); /* KEEL_NEXT or KEEL_DONE */
+  /* Called once if the client goes away while the request is not finished. */
+  void (*on_abort)(keel_request* req, keel_request_fn fn, void* user);
+  int (*aborted)(keel_request* req);
+
+  /* --- the response --- */
+  void (*set_status)(keel_request* req, int status);
+  void (*set_header)(keel_request* req, keel_str name, keel_str value); /* replaces */
+  void (*add_header)(keel_request* req, keel_str name, keel_str value);
+  /* Writes body bytes (the head goes first, Content-Length unknown: streamed). Returns 0,
+   * or 1 when buffered data passed the high-water mark: stop and wait for on_drain. */
+  int (*write)(keel_request* req, const void* data, size_t len);
+  void (*on_drain)(keel_request* req, keel_request_fn fn, void* user);
+  /* Finishes the response with a last piece of body (may be empty). With nothing written
+   * before, the body's length becomes Content-Length. */
+  void (*end)(keel_request* req, const void* data, size_t len);
+  /* Sends `length` bytes of `fd` from `offset` as the whole body (sendfile where the
+   * transport can), then ends. Takes ownership of fd. Returns 0 or a negative errno. */
+  int (*send_file)(keel_request* req, int fd, uint64_t offset, uint64_t length);
+  /* The central error handler: {"success":false,"code":CODE,"message":MESSAGE} with
+   * `status`. internal != 0 marks an unexpected failure: in production the client sees a
+   * generic 500 message; the real one is logged with the request id. Ends the response. */
+  void (*fail)(keel_request* req, int status, keel_str code, keel_str message, int internal);
+  int (*headers_sent)(keel_request* req);
+  int (*status)(keel_request* req);
+} keel_request_api;
+
+/* What a transport hands the kernel for a new request. */
+typedef struct keel_request_info {
+  uint32_t size;
+  keel_str method;
+  keel_str target;         /* origin form or absolute form */
+  const keel_header* headers;
+  size_t header_count;
+  keel_str client_address;
+  keel_str request_id;     /* empty: the kernel makes one */
+  int64_t content_length;  /* -1: chunked / unknown; 0: none */
+  int expect_continue;     /* the client sent Expect: 100-continue */
+} keel_request_info;
+
+/* The transport's side of a request: where the response goes. `conn` is the transport's. */
+typedef struct keel_transport_vtable {
+  uint32_t size;
+  /* The response head, exactly once, before any body: status and headers as the steps set
+   * them; content_length is the body's length, or -1 when it is streamed. */
+  void (*write_head)(void* conn, keel_request* req, int status, const keel_header* headers, size_t count,
+                     int64_t content_length);
+  /* Body bytes. Returns 1 when the transport's buffer is above its high-water mark: the
+   * kernel waits for request_drained before writing more. */
+  int (*write_body)(void* conn, keel_request* req, const void* data, size_t len);
+  /* A file range as body (owns fd). NULL: the kernel reads the file and uses write_body. */
+  int (*send_file)(void* conn, keel_request* req, int fd, uint64_t offset, uint64_t length);
+  /* The response is complete. */
+  void (*end)(void* conn, keel_request* req);
+  /* Request-body flow control: pause (1) or resume (0) reading the body. */
+  void (*pause_body)(void* conn, keel_request* req, int paused);
+  /* The route accepts the body and a step asked for it: send "100 Continue" now. */
+  void (*send_continue)(void* conn, keel_request* req);
+  /* The response cannot be completed (an error after the head was sent): close the
+   * connection so the client sees a truncated response, not a complete wrong one. */
+  void (*reset)(void* conn, keel_request* req);
+} keel_transport_vtable;
+
+/* The transport's view of the kernel (the http plugin; the test client). */
+typedef struct keel_transport_api {
+  uint32_t size;
+  /* The sites and their listeners as JSON, valid until the next site.reloaded event:
+   * [{"name", "listeners": [{"address", "host", "port", "tls": {"cert", "key"}}],
+   *   "hosts": [...], "default": bool, "mode"}] */
+  keel_str (*sites_json)(keel_ctx* ctx);
+  /* The site for a listener (its "address" in sites_json) and a Host header: the site
+   * naming that host exactly, then the longest matching "*.domain", then a site without
+   * host names; unless exact_only, then the address's "default" site, then its first.
+   * NULL when none. Valid until the next site.reloaded event: look it up per request. */
+  keel_site* (*site_for)(keel_ctx* ctx, keel_str listener_address, keel_str host, int exact_only);
+  keel_str (*site_name)(keel_site* site);
+  /* The site the calling instance belongs to ("" outside a site). */
+  keel_str (*instance_site)(keel_ctx* ctx);
+  /* Starts a request on `site` and runs its pipeline as far as it goes now (it may respond
+   * before returning). Never NULL. */
+  keel_request* (*request_begin)(keel_ctx* ctx, keel_site* site, const keel_request_info* info,
+                                 const keel_transport_vtable* transport, void* conn);
+  /* Request body bytes as they arrive; len == 0 marks the end of the body. */
+  void (*request_body)(keel_request* req, const void* data, size_t len);
+  /* The transport's buffer went below its high-water mark. */
+  void (*request_drained)(keel_request* req);
+  /* The client went away: steps holding the request are told, nothing more is written. */
+  void (*request_abort)(keel_request* req);
+  /* The transport is done with the request (after end, or after abort). */
+  void (*request_release)(keel_request* req);
+  /* Non-zero when the request's route exists, accepts its method and its announced
+   * Content-Length is within the route's limit (for 100-continue and early 413). */
+  int (*request_wants_body)(keel_request* req);
+} keel_transport_api;
+
 /* The kernel -> plugin table. Owned by the kernel, valid for the life of the process. */
 typedef struct keel_host_api {
   uint32_t size; /* sizeof(keel_host_api) as the kernel was built */
@@ -186,6 +374,15 @@ typedef struct keel_host_api {
    * Wrap every callback libuv makes into the plugin with this. `what` names the callback
    * kind in lag reports ("read", "connection"); NUL-terminated, static storage. */
   void (*make_callback)(keel_ctx* ctx, const char* what, keel_task_fn fn, void* user);
+
+  /* --- the request pipeline --- */
+  /* Registers the handler `name` (listed in the manifest's "handlers") for this instance.
+   * Call from create or start. Returns 0, or -1 after set_error. */
+  int (*register_handler)(keel_ctx* ctx, keel_str name, const keel_handler_vtable* vtable, void* self);
+  /* The request API steps use; static, valid for the life of the process. */
+  const keel_request_api* request;
+  /* The transport API; static, valid for the life of the process. */
+  const keel_transport_api* transport;
 } keel_host_api;
 
 /* Returned by keel_plugin_desc.command and .stop when they finish later, from the loop,

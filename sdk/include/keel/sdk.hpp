@@ -6,3 +6,4 @@
 #include <keel/Context.hpp>
 #include <keel/Histogram.hpp>
 #include <keel/Plugin.hpp>
+#include <keel/Request.hpp>
