@@ -22,7 +22,9 @@
 #include "Log.hpp"
 #include "Loop.hpp"
 #include "PluginSet.hpp"
+#include "RunCommand.hpp"
 #include "Signals.hpp"
+#include "SiteCommands.hpp"
 
 namespace keel::kernel {
 
@@ -112,7 +114,9 @@ int cmdHelp(const Catalog& catalog) {
     std::cout << kUsage << "\n\n"
               << "Keel: a plugin-based application server. Every concern is a plugin; plugins can add commands.\n\n"
               << "Commands:\n"
-              << "  run        Start the kernel and its plugins until SIGTERM/SIGINT (SIGHUP reloads)\n"
+              << "  run        Serve sites until SIGTERM/SIGINT (SIGHUP or a manifest edit reloads)\n"
+              << "  check      Validate keel.json and site manifests without starting anything\n"
+              << "  lock       Write a site's lock file (site.lock.json); --check compares it with what is installed\n"
               << "  plugins    List the installed plugins with their manifests (--json for machine-readable)\n"
               << "  version    Print the Keel, ABI and library versions\n"
               << "  help       Show this help\n";
@@ -225,21 +229,24 @@ int cmdRun(const Catalog& catalog, const std::vector<std::string>& args) {
         };
         if (arg == "--plugin") {
             plugins.push_back(value());
-        } else if (arg == "--config") {
+        } else if (arg == "--plugin-config") {
             std::string spec = value();
             auto eq = spec.find('=');
-            if (eq == std::string::npos) throw UsageError("run: --config expects NAME=JSON, found '" + spec + "'");
+            if (eq == std::string::npos) throw UsageError("run: --plugin-config expects NAME=JSON, found '" + spec + "'");
             configs[spec.substr(0, eq)] = spec.substr(eq + 1);
         } else if (arg == "--stop-deadline") {
             deadlineMs = number(value());
         } else if (arg == "--block-warn") {
             blockWarnMs = number(value());
         } else if (arg == "-h" || arg == "--help") {
-            std::cout << "Usage: keel run [--plugin NAME]... [--config NAME=JSON]... [--stop-deadline MS] [--block-warn MS]\n"
-                         "Starts the kernel with the named plugins (and what they require) and runs until SIGTERM or\n"
-                         "SIGINT (graceful stop within the deadline; a second signal stops at once). SIGHUP reloads.\n"
-                         "Without --plugin it runs the example plugins (hello, hello-c): site manifests and the http\n"
-                         "plugin come next.\n";
+            std::cout << "Usage: keel run SITE_DIR_OR_FILE... [--listen ADDR] [--no-lock] [--stop-deadline MS] [--block-warn MS]\n"
+                         "       keel run --config keel.json [--no-lock] [--stop-deadline MS]\n"
+                         "       keel run [--plugin NAME]... [--plugin-config NAME=JSON]...\n"
+                         "Serves the sites until SIGTERM or SIGINT (graceful stop within the deadline; a second signal\n"
+                         "stops at once). SIGHUP, or an edit of a loaded manifest, reloads: a bad configuration is\n"
+                         "reported and the running one stays. --listen replaces the listeners of a single site.\n"
+                         "Production sites need a lock file (keel lock SITE) unless --no-lock is given.\n"
+                         "Without sites it starts plugins alone (by default the example plugins hello and hello-c).\n";
             return 0;
         } else {
             return usageError("run: unknown option '" + arg + "'");
@@ -256,7 +263,7 @@ int cmdRun(const Catalog& catalog, const std::vector<std::string>& args) {
     for (const auto& p : plugins) set.add(p, configs.count(p) ? configs[p] : "{}");
     for (const auto& [name, config] : configs)
         if (std::find(plugins.begin(), plugins.end(), name) == plugins.end())
-            return usageError("run: --config names '" + name + "', which is not a --plugin");
+            return usageError("run: --plugin-config names '" + name + "', which is not a --plugin");
 
     kernel.loop.lag().setBlockThresholdMs(blockWarnMs);
     kernel.loop.lag().start(kernel.loop.uv());
@@ -381,7 +388,23 @@ int Cli::main(int argc, char** argv) {
         Catalog catalog(Catalog::defaultPath(options.pluginPath));
         if (command == "help") return cmdHelp(catalog);
         if (command == "plugins") return cmdPlugins(catalog, options.rest);
-        if (command == "run") return cmdRun(catalog, options.rest);
+        if (command == "run") {
+            // Sites (manifests or keel.json) make a server; plugins alone are the plugin demo.
+            bool sites = false;
+            for (std::size_t i = 1; i < options.rest.size(); ++i) {
+                const std::string& a = options.rest[i];
+                if (a == "--config" || a == "--listen" || a == "--no-lock" || (!a.empty() && a[0] != '-' &&
+                                                                               options.rest[i - 1] != "--plugin" &&
+                                                                               options.rest[i - 1] != "--plugin-config" &&
+                                                                               options.rest[i - 1] != "--stop-deadline" &&
+                                                                               options.rest[i - 1] != "--block-warn"))
+                    sites = true;
+            }
+            if (sites) return runSites(options.rest, options.pluginPath);
+            return cmdRun(catalog, options.rest);
+        }
+        if (command == "check") return cmdCheck(options.rest, options.pluginPath);
+        if (command == "lock") return cmdLock(options.rest, options.pluginPath);
         return cmdPlugin(catalog, options.rest);
     } catch (const UsageError& e) {
         return usageError(e.what());

@@ -21,6 +21,7 @@
 
 #include "ConfigSchema.hpp"
 #include "Json.hpp"
+#include "Router.hpp"
 #include "Semver.hpp"
 
 namespace keel::kernel {
@@ -650,8 +651,29 @@ private:
         r.handler = use(path, obj, UseConfig::Role::handler);
         if (obj->has("middleware")) useList(JsonPositions::member(path, "middleware"), obj->get("middleware"), r.middleware);
         if (obj->has("body_limit")) bodyLimit(JsonPositions::member(path, "body_limit"), obj->get("body_limit"), r.bodyLimit);
+        if (!shape.empty() && !routerAccepts(path, r)) shape.clear();
         shapes_.push_back({site_.routes.size(), path, shape});
         site_.routes.push_back(std::move(r));
+    }
+
+    /// The router judges what it can match: whatever it refuses beyond the checks here (more
+    /// captures than it holds, "%2F" in a literal, ...) is reported as well, so that a site
+    /// `keel check` passes is one the router takes.
+    bool routerAccepts(const std::string& path, const RouteConfig& r) {
+        try {
+            router_.add(r.path, r.methods, static_cast<int>(site_.routes.size()));
+            return true;
+        } catch (const RouteError& e) {
+            // Its path messages read "invalid route path "P": why"; say them as the others are.
+            const std::string message = e.what();
+            const std::string prefix = "invalid route path \"" + r.path + "\": ";
+            if (message.rfind(prefix, 0) == 0)
+                d_.at(JsonPositions::member(path, "path"), quoteJson(r.path) + " is not a route path: " +
+                                                               message.substr(prefix.size()) + "; accepted: " + kPathForms);
+            else
+                d_.at(path, message);
+            return false;
+        }
     }
 
     void methods(const std::string& path, const Var& v, std::vector<std::string>& out) {
@@ -710,6 +732,7 @@ private:
     SiteConfig& site_;
     Diagnostics& d_;
     std::vector<Shape> shapes_;
+    Router router_;
 };
 
 void SiteReader::overlap(const Shape& later, const std::vector<std::size_t>& earlier) {
