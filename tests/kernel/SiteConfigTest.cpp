@@ -221,7 +221,9 @@ const std::vector<BadManifest> kBadManifests{
     {"path": "/a%2", "use": "static"},
     {"path": "/a#b", "use": "static"},
     {"path": 5, "use": "static"},
-    {"use": "static"}
+    {"use": "static"},
+    {"path": "/a%2Fb", "use": "static"},
+    {"path": "/:a/:b/:c/:d/:e/:f/:g/:h/*", "use": "static"}
   ]
 })",
      {"F:5: routes[0].path: \"static\" is not a route path: it must start with \"/\" (or be \"*\"); accepted: " + kPathForms,
@@ -235,7 +237,10 @@ const std::vector<BadManifest> kBadManifests{
       "F:13: routes[8].path: \"/a%2\" is not a route path: \"%\" must start a percent-encoded byte such as \"%20\"; accepted: " + kPathForms,
       "F:14: routes[9].path: \"/a#b\" is not a route path: a route path has no query (\"?\") or fragment (\"#\"); accepted: " + kPathForms,
       "F:15: routes[10].path: expected a string (a path pattern: " + kPathForms + "), found an integer",
-      "F:16: routes[11]: missing required key \"path\"; expected a path pattern: " + kPathForms}},
+      "F:16: routes[11]: missing required key \"path\"; expected a path pattern: " + kPathForms,
+      // What the router refuses beyond these, in the same words.
+      "F:17: routes[12].path: \"/a%2Fb\" is not a route path: \"%2F\" can never match: the request path is split on \"/\" after decoding; accepted: " + kPathForms,
+      "F:18: routes[13].path: \"/:a/:b/:c/:d/:e/:f/:g/:h/*\" is not a route path: 9 captures; a route may capture at most 8 (parameters and \"*\"); accepted: " + kPathForms}},
     {"route fields", R"({
   "name": "t",
   "listeners": [{"address": ":8080"}],
