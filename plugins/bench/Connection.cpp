@@ -2,6 +2,8 @@
 
 #include "Engine.hpp"
 
+#include <algorithm>
+
 namespace keel::bench {
 
 Connection::Connection(Engine& engine) : engine_(engine) {}
@@ -281,20 +283,34 @@ void Connection::afterParse(llhttp_errno_t err) {
 }
 
 void Connection::handleEof() {
+    // Requests on the wire now; those a handler queues while the last response completes
+    // below are only in out_, and go again on a new connection.
+    std::size_t owed = inFlight() - unsent_;
     if (llhttp_message_needs_eof(&parser_)) {
+        // A response without a length ends with the connection (HTTP/1.0 style).
+        const std::uint64_t answered = answered_;
         inRead_ = true;
         const llhttp_errno_t err = llhttp_finish(&parser_);
         inRead_ = false;
-        if (closeAfterRead_ || state_ != State::open) {
-            afterParse(err);
+        owed -= std::min<std::size_t>(owed, answered_ - answered);
+        if (closeAfterRead_) {
+            closeAfterRead_ = false;
+            closeHandle();
+            return;
+        }
+        if (state_ != State::open) return;
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            fail(llhttp_errno_name(err));
             return;
         }
     }
-    if (inFlight() > unsent_) {
+    if (owed > 0 && !serverClosing_) {
         // Sent and never answered: Node's "socket hang up".
         fail("ECONNRESET");
         return;
     }
+    // Idle, or the last response said the server closes: whatever is queued (pipelined
+    // requests included) goes again on a new connection.
     unsent_ = inFlight();
     closeHandle();  // reopened from onClosed when requests are queued
 }
@@ -318,6 +334,7 @@ int Connection::onMessageComplete(llhttp_t* parser) {
     }
     const InFlight done = c->inflight_[c->head_];
     c->popFront();
+    ++c->answered_;
     if (!llhttp_should_keep_alive(parser)) c->serverClosing_ = true;
     if (c->handler_ != nullptr) c->handler_->onResponse(*c, done, status, uv_hrtime());
     return (c->closeAfterRead_ || c->serverClosing_) ? HPE_PAUSED : 0;

@@ -123,6 +123,7 @@ private:
     bool closeAfterRead_ = false;
     bool serverClosing_ = false;      // the last response said Connection: close
     int status_ = 0;
+    std::uint64_t answered_ = 0;      // responses completed, ever
     std::uint64_t connectStartNs_ = 0;
     std::unique_ptr<TlsSession> tls_;
 };

@@ -91,7 +91,7 @@ struct Line {
 /// `xLabel` (so the percentile chart can label its log axis in percent).
 std::string svgChart(const std::string& title, const std::string& yUnit, const std::vector<Line>& lines, double xMax,
                      const std::vector<std::pair<double, std::string>>& xTicks) {
-    const double w = 760, h = 300, left = 64, right = 16, top = 34, bottom = 40;
+    const double w = 760, h = 300, left = 64, right = 32, top = 34, bottom = 40;
     const double pw = w - left - right, ph = h - top - bottom;
     double yMax = 0;
     for (const auto& l : lines)
@@ -107,7 +107,7 @@ std::string svgChart(const std::string& title, const std::string& yUnit, const s
     for (double y = 0; y <= yMax + step / 2; y += step) {
         const std::string py = fmt("%.1f", Y(y));
         svg += "<line x1=\"" + num(left) + "\" x2=\"" + num(left + pw) + "\" y1=\"" + py + "\" y2=\"" + py + "\" class=\"g\"/>";
-        svg += "<text x=\"" + num(left - 6) + "\" y=\"" + py + "\" class=\"yl\">" + formatMs(y) + "</text>\n";
+        svg += "<text x=\"" + num(left - 6) + "\" y=\"" + py + "\" class=\"yl\">" + fmt("%g", y) + "</text>\n";
     }
     svg += "<text x=\"12\" y=\"" + num(top + ph / 2) + "\" class=\"u\" transform=\"rotate(-90 12 " + num(top + ph / 2) + ")\">" +
            html(yUnit) + "</text>\n";

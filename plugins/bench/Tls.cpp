@@ -81,7 +81,12 @@ TlsSession::TlsSession(const TlsContext& context, const std::string& host, TlsSe
     if (cache.get() != nullptr) SSL_set_session(ssl_, cache.get());
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsSession::~TlsSession() {
+    // Freed without a close_notify, OpenSSL would mark the session not resumable; after a
+    // completed handshake it is still good for the next connection.
+    if (SSL_is_init_finished(ssl_)) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl_);
+}
 
 void TlsSession::feed(const char* data, std::size_t size) { BIO_write(static_cast<BIO*>(in_), data, static_cast<int>(size)); }
 

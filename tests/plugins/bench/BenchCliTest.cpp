@@ -379,6 +379,11 @@ scenarios:
         auto garbage = run(Reply{Reply::Kind::garbage}, {});
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), count(garbage, "errors", "HPE_INVALID_CONSTANT"));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), garbage->getValue<std::uint64_t>("requests"));
+        // Responses that end with the connection (no length, Connection: close): every one
+        // counted, the next request on a new connection, pipelined ones sent again.
+        auto closing = run(Reply{Reply::Kind::respond, 0, 200, true}, {"-p", "3"});
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), count(closing, "codes", "200"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), closing->getValue<std::uint64_t>("errorCount"));
         // A 503 is an answer, counted by code, not an error.
         auto unavailable = run(Reply{Reply::Kind::respond, 0, 503}, {});
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), count(unavailable, "codes", "503"));
@@ -401,6 +406,12 @@ scenarios:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(50), count(k, "codes", "200"));
         CPPUNIT_ASSERT_EQUAL(std::size_t(50), server.requests());
         CPPUNIT_ASSERT_EQUAL(std::string("/secure"), server.received().back().url);
+        // Users arriving one after the other resume the session the first one was given.
+        const std::size_t before = server.resumed();
+        Bench users(loop, {"quick", "-k", "--count", "3", "-n", "2", server.url()});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(users.what(), 0, users.status());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(56), server.requests());
+        CPPUNIT_ASSERT(server.resumed() - before >= 1);
     }
 
     void testInterruptReportsWhatRan() {

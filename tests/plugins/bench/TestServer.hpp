@@ -28,6 +28,7 @@ struct Reply {
     Kind kind = Kind::respond;
     std::uint64_t delayMs = 0;
     int status = 200;
+    bool close = false;  // HTTP/1.0 style: no length, the body ends with the connection
 };
 
 struct Received {
@@ -108,6 +109,8 @@ public:
     const std::vector<Received>& received() const { return received_; }
     std::size_t requests() const { return received_.size(); }
     std::size_t connections() const { return accepted_; }
+    /// TLS connections that resumed an earlier session instead of a full handshake.
+    std::size_t resumed() const { return resumed_; }
 
 private:
     struct Pending {
@@ -115,6 +118,7 @@ private:
         bool ready;
         std::string bytes;
         bool garbage;
+        bool close;
     };
 
     struct Conn {
@@ -227,6 +231,7 @@ private:
                 return;
             }
             c.handshook = true;
+            if (SSL_session_reused(c.ssl)) ++resumed_;
         }
         char plain[16384];
         while (!c.closing) {
@@ -267,16 +272,17 @@ private:
             c.hangUp = true;
             return;
         case Reply::Kind::silent:
-            c.queue.push_back(Pending{index, false, {}, false});
+            c.queue.push_back(Pending{index, false, {}, false, false});
             return;
         case Reply::Kind::garbage:
-            c.queue.push_back(Pending{index, true, "SPDY/9 who knows\r\n\r\n", true});
+            c.queue.push_back(Pending{index, true, "SPDY/9 who knows\r\n\r\n", true, false});
             break;
         case Reply::Kind::respond: {
             // A HEAD response announces the body it leaves out.
-            std::string bytes = "HTTP/1.1 " + std::to_string(reply.status) + " Test\r\nContent-Length: 2\r\n\r\n";
+            std::string bytes = "HTTP/1.1 " + std::to_string(reply.status) + " Test\r\n" +
+                                (reply.close ? "Connection: close\r\n\r\n" : "Content-Length: 2\r\n\r\n");
             if (r.method != "HEAD") bytes += "ok";
-            c.queue.push_back(Pending{index, reply.delayMs == 0, std::move(bytes), false});
+            c.queue.push_back(Pending{index, reply.delayMs == 0, std::move(bytes), false, reply.close});
             if (reply.delayMs > 0) {
                 auto t = std::make_unique<Timer>();
                 t->server = this;
@@ -318,7 +324,8 @@ private:
     /// Responses leave in request order (HTTP/1.1): a delayed one holds back those after it.
     void flushReady(Conn& c) {
         std::string out;
-        while (!c.queue.empty() && c.queue.front().ready) {
+        bool close = false;
+        while (!close && !c.queue.empty() && c.queue.front().ready) {
             Pending& p = c.queue.front();
             received_[p.index].writtenNs = uv_hrtime();
             if (c.ssl != nullptr) {
@@ -326,6 +333,7 @@ private:
             } else {
                 out += p.bytes;
             }
+            close = p.close;
             c.queue.pop_front();
         }
         if (c.ssl != nullptr) {
@@ -333,6 +341,9 @@ private:
         } else if (!out.empty()) {
             write(c, std::move(out));
         }
+        // Closed after the write: libuv finishes queued writes before closing a stream only
+        // with uv_shutdown, so shut down first.
+        if (close) shutdownConn(c);
     }
 
     void sendTls(Conn& c) {
@@ -352,6 +363,20 @@ private:
         const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1,
                                 [](uv_write_t* req, int) { delete reinterpret_cast<Write*>(req); });
         if (rc != 0) delete w;
+    }
+
+    void shutdownConn(Conn& c) {
+        if (c.closing) return;
+        auto* req = new uv_shutdown_t;
+        req->data = &c;
+        if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&c.tcp), [](uv_shutdown_t* r, int) {
+                auto* conn = static_cast<Conn*>(r->data);
+                delete r;
+                conn->server->closeConn(*conn);
+            }) != 0) {
+            delete req;
+            closeConn(c);
+        }
     }
 
     void closeConn(Conn& c) {
@@ -374,6 +399,7 @@ private:
     std::uint64_t nextConn_ = 0;
     std::uint64_t nextTimer_ = 0;
     std::size_t accepted_ = 0;
+    std::size_t resumed_ = 0;
     std::map<std::uint64_t, std::unique_ptr<Conn>> conns_;
     std::map<std::uint64_t, std::unique_ptr<Timer>> timers_;
     std::vector<Received> received_;
