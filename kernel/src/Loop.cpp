@@ -15,6 +15,8 @@ struct Loop::Timer {
     Task task;
     const Owner* owner = nullptr;
     Loop* loop = nullptr;
+    bool running = false;
+    bool closed = false;
 };
 
 namespace {
@@ -79,12 +81,17 @@ TimerId Loop::setTimer(std::uint64_t ms, std::uint64_t repeat, Task task, const 
 void Loop::onTimer(uv_timer_t* handle) {
     auto* timer = static_cast<Timer*>(handle->data);
     Loop* self = timer->loop;
+    timer->running = true;
     if (!timer->repeat) {
         // A timeout is over once it fires: clearTimeout from inside it is a no-op, and the
         // Timer (with its task) is freed by the close callback, after the call returns.
         self->closeTimer(timer);
     }
     self->invoke(timer->owner, "timer", timer->task);
+    timer->running = false;
+    // A finished timeout (or an interval cleared from inside) drops its task right away,
+    // while its owner surely exists, rather than in the close callback.
+    if (timer->closed) Task released = std::move(timer->task);
 }
 
 bool Loop::clearTimer(TimerId id) {
@@ -100,8 +107,12 @@ void Loop::unrefTimer(TimerId id) {
 }
 
 void Loop::closeTimer(Timer* timer) {
+    timer->closed = true;
     timers_.erase(timer->id);
     uv_timer_stop(&timer->handle);
+    // A cleared timer's task (and what it captured, a plugin's user data) goes now, while
+    // its owner surely exists; only a task still running waits for the close callback.
+    if (!timer->running) Task released = std::move(timer->task);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer->handle),
              [](uv_handle_t* h) { delete static_cast<Timer*>(h->data); });
 }

@@ -196,19 +196,20 @@ void keel_request::release() {
     finishIfDone();
 }
 
+void keel_request::endBodyCallbacks() {
+    if (bodyEnded_) return;
+    bodyEnded_ = true;
+    if (bodyMode_ == BodyMode::buffer && bodyDone_ != nullptr) bodyDone_(bodyUser_, this);
+    else if (bodyMode_ == BodyMode::stream) chunk_(bodyUser_, this, nullptr, 0);
+}
+
 void keel_request::abort() {
     if (aborted_ || ended_) return;
     aborted_ = true;
     // Every callback a step registered runs exactly once, so plugins can free what they
     // attached to it: the abort notice, then a pending body or drain callback.
     if (abortFn_ != nullptr) abortFn_(abortUser_, this);
-    if (bodyMode_ == BodyMode::buffer && bodyDone_ != nullptr && !bodyEnded_) {
-        bodyEnded_ = true;
-        bodyDone_(bodyUser_, this);
-    } else if (bodyMode_ == BodyMode::stream && !bodyEnded_) {
-        bodyEnded_ = true;
-        chunk_(bodyUser_, this, nullptr, 0);
-    }
+    endBodyCallbacks();
     if (drain_ != nullptr) {
         keel_request_fn fn = drain_;
         drain_ = nullptr;
@@ -230,6 +231,9 @@ void keel_request::bodyData(const void* data, std::size_t len) {
         setResponseHeader("Connection", "close", true);
         fail(413, "PAYLOAD_TOO_LARGE",
              "the request body is larger than this route's limit of " + std::to_string(route_->bodyLimit) + " bytes", false);
+        // The step waiting for the body is told (its callback sees the response sent), so
+        // it can resume and the request be freed.
+        if (!running_) endBodyCallbacks();
         return;
     }
     if (bodyMode_ == BodyMode::stream && !bodyPaused_) {
@@ -250,7 +254,7 @@ void keel_request::bodyData(const void* data, std::size_t len) {
 void keel_request::bodyEnd() {
     if (bodyEnded_) return;
     bodyEnded_ = true;
-    if (aborted_ || ended_) return;
+    if (aborted_) return; // abort() already told the step
     if (bodyMode_ == BodyMode::buffer) {
         if (bodyDone_ != nullptr) bodyDone_(bodyUser_, this);
     } else if (bodyMode_ == BodyMode::stream && !bodyPaused_) {

@@ -114,6 +114,7 @@ private:
     void sendHead(std::int64_t contentLength);
     void finishIfDone();
     void deliverBuffered();
+    void endBodyCallbacks();
     bool head() const { return method_ == "HEAD"; }
 };
 

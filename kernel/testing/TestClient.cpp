@@ -110,6 +110,8 @@ struct TestClient::Impl {
     }
     ~Impl() {
         sites.abandon();
+        // Let closing timers free their tasks (plugin user data) while the plugins exist.
+        uv_run(loop.uv(), UV_RUN_NOWAIT);
         Log::setSink(std::move(previousSink));
     }
 

@@ -115,16 +115,16 @@ std::vector<keel::HandlerRegistration> registerHandlers(const keel::Context& ctx
                 pending->req.send(200, "text/plain", "finally");
                 pending->req.resume(keel::done);
             });
-            // The client went away: stop the timer, let the kernel free the request.
+            // The client went away: let the kernel free the request, then stop the timer,
+            // whose callback owns `pending` (clearing it frees `p`: nothing may follow).
             req.api()->on_abort(
                 req.raw(),
                 [](void* user, keel_request*) {
-                    auto* p = static_cast<std::shared_ptr<SlowRequest>*>(user);
-                    (*p)->timer.clear();
-                    (*p)->req.resume(keel::done);
-                    delete p;
+                    auto* p = static_cast<SlowRequest*>(user);
+                    p->req.resume(keel::done);
+                    p->timer.clear();
                 },
-                new std::shared_ptr<SlowRequest>(pending));
+                pending.get());
             return keel::pending;
         }));
     return out;
