@@ -1,0 +1,198 @@
+#pragma once
+
+// The process's HTTP server: library-level state shared by every http instance (the module
+// cache gives each site its own instance of the plugin, and all of them share this). It owns
+// the listening sockets, keyed by listener address (the first instance needing an address
+// opens it, the last one to stop closes it), the per-site settings requests look up once
+// their Host has chosen a site, the connections, and the loop handles they share: one
+// sweep timer for every connection's deadline, one deferred-work queue, the Date cache and
+// the buffer pools. Loop thread only.
+
+#include <keel/abi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "AccessLog.hpp"
+#include "Buffer.hpp"
+#include "Config.hpp"
+#include "Response.hpp"
+
+namespace keel::http {
+
+class Connection;
+class Listener;
+using ListenerPtr = std::shared_ptr<Listener>;
+
+/// One site's settings, from the http instance that site runs.
+struct SiteSettings {
+    std::string site;
+    Config config;
+    std::shared_ptr<AccessLog> accessLog; // null when the site logs no access
+};
+using SiteSettingsPtr = std::shared_ptr<const SiteSettings>;
+
+/// What the server knows of one started http instance (Plugin.cpp owns it).
+struct Member {
+    keel_ctx* ctx = nullptr;
+    const keel_host_api* host = nullptr;
+    std::string site;             // "" outside a site: such an instance serves nothing
+    SiteSettingsPtr settings;
+    std::vector<ListenerPtr> listeners;   // the addresses its site listens on
+    std::vector<ListenerPtr> draining;    // closed for it, waited for by its stop
+    std::function<void()> stopDone;       // set while its stop is pending
+    bool leaving = false;                 // stop() was called
+};
+
+/// One request head being read: its bytes (target, names, values) and where each header is.
+struct HeadScratch {
+    struct Span {
+        std::uint32_t nameOffset, nameLength, valueOffset, valueLength;
+    };
+    Buffer bytes;
+    std::uint32_t urlLength = 0;
+    std::vector<Span> headers;
+    std::vector<keel_header> view; // keel_header array for request_begin, into `bytes`
+    void clear() {
+        bytes.clear();
+        urlLength = 0;
+        headers.clear();
+        view.clear();
+    }
+};
+
+class Server {
+public:
+    /// The process's server (created on first use, never destroyed: libuv may still call
+    /// back into it while the loop closes handles at exit).
+    static Server& get();
+
+    // --- instances ------------------------------------------------------------------------
+    /// Whether sites_json lists `site` yet (while the kernel starts a site, its plugins start
+    /// before the site is published).
+    bool siteListed(const keel_host_api* host, keel_ctx* ctx, std::string_view site) const;
+    /// A started instance joins: its settings serve its site, its site's listeners open.
+    /// Throws ConfigError (TLS files, an address that cannot be bound), leaving nothing open.
+    void join(Member& member);
+    /// The sites changed (site.reloaded): listeners follow the new manifests.
+    void refresh(Member& member);
+    /// The instance stops: its listeners close when no other instance uses them, and their
+    /// connections drain. Returns true when it must wait; member.stopDone runs once drained.
+    bool leave(Member& member);
+    /// The instance is destroyed: forget it; the last one closes whatever is still open now.
+    void forget(Member& member);
+    /// kernel.stopping: stop accepting everywhere; idle connections close, busy ones finish.
+    void beginStop();
+    /// SIGHUP (kernel.reload): certificates and access logs are reopened.
+    void reload();
+
+    // --- for listeners and connections -----------------------------------------------------
+    uv_loop_t* loop() const { return loop_; }
+    const keel_host_api* host() const { return host_; }
+    const keel_transport_api* transport() const { return host_->transport; }
+    /// Any live instance's context, for calls that need one (logs, the bus).
+    keel_ctx* anyCtx() const;
+    bool stopping() const { return stopping_; }
+    std::uint64_t now() const { return uv_now(loop_); }
+    Clock& clock() { return clock_; }
+    BufferPool& buffers() { return buffers_; }
+    HeadScratch* takeHead();
+    void giveHead(HeadScratch* head);
+    /// The shared read buffer (every read is consumed before the next one starts).
+    char* readBuffer() { return readBuffer_.get(); }
+    static constexpr std::size_t kReadBufferSize = 64 * 1024;
+    char* plainBuffer() { return plainBuffer_.get(); }
+    static constexpr std::size_t kPlainBufferSize = 16 * 1024 + 64;
+
+    /// The settings of a site's http instance; null when the site runs none.
+    SiteSettingsPtr settingsFor(std::string_view site) const;
+    /// Defaults for addresses whose sites run no http instance.
+    const SiteSettingsPtr& fallbackSettings() const { return fallback_; }
+
+    void add(Connection* connection);
+    void remove(Connection* connection);
+    std::size_t connections() const { return connectionCount_; }
+    /// Runs connection->runDeferred() on the next loop iteration (outside any kernel call).
+    void defer(Connection* connection);
+    /// A listener's last connection went away.
+    void listenerDrained(Listener& listener);
+
+    // --- the bus ---------------------------------------------------------------------------
+    enum class Topic { listening, connection, request, checkContinue, close, count_ };
+    bool wants(keel_ctx* ctx, Topic topic) const;
+    void publish(keel_ctx* ctx, Topic topic, std::string_view json) const;
+
+    void log(keel_ctx* ctx, keel_log_level level, std::string_view text) const;
+
+private:
+    Server() = default;
+    void start(uv_loop_t* loop, const keel_host_api* host);
+    void shutdownNow();
+    /// Opens (or shares) the listeners of `member`'s site as sites_json describes them.
+    void acquireListeners(Member& member);
+    void releaseListener(Member& member, const ListenerPtr& listener);
+    /// Recomputes every listener's defaults and TLS contexts from sites_json.
+    void refreshListeners(keel_ctx* ctx);
+    void maybeFinishStops();
+    void sweep();
+    void runDeferred();
+    void flushLogs();
+    template <class F>
+    void callback(const char* what, F&& fn);
+
+    uv_loop_t* loop_ = nullptr;
+    const keel_host_api* host_ = nullptr;
+    std::vector<Member*> members_;
+    std::map<std::string, SiteSettingsPtr, std::less<>> settings_;
+    SiteSettingsPtr fallback_;
+    std::map<std::string, ListenerPtr, std::less<>> listeners_;
+    std::vector<ListenerPtr> closing_; // closed listeners whose connections still run
+    Connection* first_ = nullptr;      // every connection, an intrusive list
+    std::size_t connectionCount_ = 0;
+    std::vector<Connection*> deferred_;
+    uv_timer_t* sweepTimer_ = nullptr;
+    uv_timer_t* deferTimer_ = nullptr;
+    uv_timer_t* logTimer_ = nullptr;
+    bool stopping_ = false;
+    Clock clock_;
+    BufferPool buffers_{1024, 256 * 1024};
+    std::vector<HeadScratch*> heads_;
+    std::unique_ptr<char[]> readBuffer_;
+    std::unique_ptr<char[]> plainBuffer_;
+    keel_topic topics_[static_cast<int>(Topic::count_)] = {};
+};
+
+/// Runs `fn` as a loop callback on behalf of the instance `ctx` (the kernel's make_callback:
+/// timed by the lag monitor, nextTick and microtask queues drained after). Exceptions are
+/// logged, never thrown into libuv. Without a context (every instance gone), runs it plainly.
+template <class F>
+void invoke(keel_ctx* ctx, const char* what, F&& fn) {
+    using Fn = std::remove_reference_t<F>;
+    struct Call {
+        Fn* fn;
+        keel_ctx* ctx;
+        const char* what;
+    } call{&fn, ctx, what};
+    auto run = [](void* user) {
+        auto* c = static_cast<Call*>(user);
+        try {
+            (*c->fn)();
+        } catch (const std::exception& e) {
+            Server::get().log(c->ctx, KEEL_LOG_ERROR, std::string("uncaught exception in ") + c->what + ": " + e.what());
+        } catch (...) {
+            Server::get().log(c->ctx, KEEL_LOG_ERROR, std::string("uncaught exception in ") + c->what);
+        }
+    };
+    if (ctx == nullptr) run(&call);
+    else Server::get().host()->make_callback(ctx, what, run, &call);
+}
+
+} // namespace keel::http
