@@ -1,6 +1,7 @@
 #include "Tls.hpp"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <sys/stat.h>
@@ -93,10 +94,24 @@ TlsContext::TlsContext(const std::string& certFile, const std::string& keyFile) 
     };
     if (SSL_CTX_use_certificate_chain_file(ctx_, certFile.c_str()) != 1)
         refuse("cannot load the TLS certificate \"" + certFile + "\" (a PEM certificate chain is expected)");
-    if (SSL_CTX_use_PrivateKey_file(ctx_, keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
-        refuse("cannot load the TLS key \"" + keyFile + "\" (an unencrypted PEM private key is expected)");
-    if (SSL_CTX_check_private_key(ctx_) != 1)
-        refuse("the TLS key \"" + keyFile + "\" does not match the certificate \"" + certFile + "\"");
+    // The key is read apart from the context, so that a valid key for another certificate
+    // says so rather than "key values mismatch".
+    EVP_PKEY* key = nullptr;
+    if (BIO* bio = BIO_new_file(keyFile.c_str(), "r")) {
+        key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+        BIO_free(bio);
+    }
+    if (key == nullptr) refuse("cannot load the TLS key \"" + keyFile + "\" (an unencrypted PEM private key is expected)");
+    if (X509_check_private_key(SSL_CTX_get0_certificate(ctx_), key) != 1) {
+        EVP_PKEY_free(key);
+        ERR_clear_error();
+        SSL_CTX_free(ctx_);
+        ctx_ = nullptr;
+        throw ConfigError("the TLS key \"" + keyFile + "\" does not match the certificate \"" + certFile + "\"");
+    }
+    const int used = SSL_CTX_use_PrivateKey(ctx_, key);
+    EVP_PKEY_free(key);
+    if (used != 1) refuse("cannot use the TLS key \"" + keyFile + "\"");
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
