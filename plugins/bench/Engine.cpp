@@ -18,8 +18,8 @@ Engine::Engine(keel::Context ctx, const Plan& plan)
     : ctx_(ctx),
       loop_(static_cast<uv_loop_t*>(ctx.uvLoop())),
       plan_(plan),
-      readBuffer_(new char[kReadBufferSize]),
-      plainBuffer_(new char[kReadBufferSize]) {
+      readBuffer_(std::make_unique_for_overwrite<char[]>(kReadBufferSize)),
+      plainBuffer_(std::make_unique_for_overwrite<char[]>(kReadBufferSize)) {
     timeoutNs_ = static_cast<std::uint64_t>(plan_.timeoutS * 1e9);
     // One endpoint per scheme, host and port: connections are reused per endpoint.
     for (auto& r : plan_.requests) {

@@ -357,24 +357,28 @@ private:
 
     void write(Conn& c, std::string bytes) {
         if (c.closing) return;
-        auto* w = new Write;
+        auto w = std::make_unique<Write>();
         w->data = std::move(bytes);
         uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+        // The write owns its bytes until its callback, which takes the Write back.
         const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1,
-                                [](uv_write_t* req, int) { delete reinterpret_cast<Write*>(req); });
-        if (rc != 0) delete w;
+                                [](uv_write_t* req, int) { std::unique_ptr<Write>(reinterpret_cast<Write*>(req)); });
+        if (rc == 0) (void)w.release();
     }
 
     void shutdownConn(Conn& c) {
         if (c.closing) return;
-        auto* req = new uv_shutdown_t;
+        auto req = std::make_unique<uv_shutdown_t>();
         req->data = &c;
-        if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&c.tcp), [](uv_shutdown_t* r, int) {
-                auto* conn = static_cast<Conn*>(r->data);
-                delete r;
-                conn->server->closeConn(*conn);
-            }) != 0) {
-            delete req;
+        // The callback takes the request back; it runs before the close callback frees c.
+        const int rc = uv_shutdown(req.get(), reinterpret_cast<uv_stream_t*>(&c.tcp), [](uv_shutdown_t* r, int) {
+            std::unique_ptr<uv_shutdown_t> owned(r);
+            auto* conn = static_cast<Conn*>(owned->data);
+            conn->server->closeConn(*conn);
+        });
+        if (rc == 0) {
+            (void)req.release();
+        } else {
             closeConn(c);
         }
     }
