@@ -11,6 +11,7 @@ namespace keel::bench {
 namespace {
 
 constexpr std::uint64_t kMs = 1000000;
+constexpr std::size_t kArrivalBatch = 256;
 
 } // namespace
 
@@ -139,8 +140,10 @@ void Engine::run() {
         stats_.closeSecond(elapsedS());
         if (onSecond) onSecond();
     });
-    if (plan_.durationS)
+    if (plan_.durationS) {
+        deadlineNs_ = startNs_ + static_cast<std::uint64_t>(*plan_.durationS * 1e9);
         deadlineTimer_ = ctx_.setTimeout(static_cast<std::uint64_t>(*plan_.durationS * 1000), [this] { end(false); });
+    }
     onArrivals();
 }
 
@@ -154,8 +157,15 @@ void Engine::onArrivals() {
     // counts from the actual send then), so the timer's coarseness does not show up as
     // latency; users arrive on the millisecond after theirs, which no figure depends on.
     const std::uint64_t horizon = elapsed + (plan_.model == Plan::Model::open ? kMs : 0);
+    std::size_t batch = 0;
     while (auto a = schedule_->peek()) {
         if (a->atNs > horizon) break;
+        // Thousands of users at once (-c 5000) start in slices, so the loop reads responses
+        // and fires timers in between instead of blocking on a burst of connects.
+        if (++batch > kArrivalBatch) {
+            arrivalImmediate_ = ctx_.setImmediate([this] { onArrivals(); });
+            return;
+        }
         schedule_->pop();
         arrive(*a, now);
         if (ending_) return;
@@ -216,6 +226,9 @@ const Flow& Engine::pickFlow() {
 bool Engine::recordResponse(const InFlight& done, int status, std::uint64_t nowNs) {
     const std::uint64_t latencyNs = nowNs > done.startNs ? nowNs - done.startNs : 0;
     stats_.recordResponse((latencyNs + 500) / 1000, status);
+    // Under a flood of ready sockets libuv polls many times before it runs timers again, so
+    // the deadline is also checked here, where the clock is read anyway.
+    if (deadlineNs_ != 0 && nowNs >= deadlineNs_) end(false);
     if (done.request->expects(status)) return true;
     stats_.recordError("expect.statusCode");
     return false;
@@ -283,6 +296,7 @@ void Engine::end(bool interrupted) {
     interrupted_ = interrupted;
     endNs_ = uv_hrtime();
     arrivalTimer_.clear();
+    arrivalImmediate_.clear();
     deadlineTimer_.clear();
     sweepTimer_.clear();
     tickTimer_.clear();

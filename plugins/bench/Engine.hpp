@@ -117,6 +117,7 @@ private:
     std::optional<ArrivalSchedule> schedule_;
     std::uint64_t startNs_ = 0;
     std::uint64_t endNs_ = 0;
+    std::uint64_t deadlineNs_ = 0;  // 0: none
     std::uint64_t timeoutNs_ = 0;
     bool started_ = false;
     bool ending_ = false;
@@ -135,6 +136,7 @@ private:
     std::unique_ptr<RatePool> pool_;
 
     keel::Timer arrivalTimer_;
+    keel::Immediate arrivalImmediate_;
     keel::Timer deadlineTimer_;
     keel::Timer sweepTimer_;
     keel::Timer tickTimer_;

@@ -78,6 +78,7 @@ void VirtualUser::advance() {
 void VirtualUser::onResponse(Connection&, const InFlight& done, int status, std::uint64_t nowNs) {
     if (!active_) return;
     const bool ok = engine_.recordResponse(done, status, nowNs);
+    if (!active_) return;  // that response ended the run
     if (!ok && engine_.plan().stopUserOnError) {
         finish(true);
         return;
