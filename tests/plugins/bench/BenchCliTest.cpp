@@ -117,6 +117,7 @@ class BenchCliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testStallShowsOnlyInCorrectedP99);
     CPPUNIT_TEST(testQuickCountsExactlyCountTimesN);
     CPPUNIT_TEST(testPipelining);
+    CPPUNIT_TEST(testManyConnectionsEndOnTime);
     CPPUNIT_TEST(testScenarioRun);
     CPPUNIT_TEST(testScenarioErrorsHaveLineNumbers);
     CPPUNIT_TEST(testEnsureExitCodes);
@@ -239,6 +240,21 @@ public:
         Bench one(loop, {"quick", "-c", "2", "-n", "10", plain.url()});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(one.what(), 0, one.status());
         for (const auto& r : plain.received()) CPPUNIT_ASSERT_EQUAL(std::size_t(0), r.queued);
+    }
+
+    void testManyConnectionsEndOnTime() {
+        // 500 connections keep libuv polling ready sockets; -d 1 must still end after 1 s.
+        Loop loop;
+        TestServer server(loop.uv(), [](std::uint64_t, std::uint64_t) { return Reply{}; });
+        TempDir dir;
+        Bench bench(loop, {"quick", "-c", "500", "-d", "1", "-o", dir.file("r.json"), server.url()});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(bench.what(), 0, bench.status());
+        auto report = readReport(dir.file("r.json"));
+        const double d = report->getValue<double>("durationSeconds");
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(d), d > 0.98 && d < 1.3);  // the loop clock counts whole ms
+        CPPUNIT_ASSERT(report->getValue<std::uint64_t>("requests") > 0);
+        CPPUNIT_ASSERT(report->getValue<std::uint64_t>("unfinished") <= 500);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(500), server.connections());
     }
 
     void testScenarioRun() {
