@@ -30,6 +30,12 @@ public:
     std::string_view view() const { return {data_ + begin_, end_ - begin_}; }
 
     void clear() { begin_ = end_ = 0; }
+    /// Clears and frees the memory.
+    void release() {
+        std::free(data_);
+        data_ = nullptr;
+        begin_ = end_ = capacity_ = 0;
+    }
     /// Drops `n` bytes from the front (they were written or parsed).
     void consume(std::size_t n) {
         begin_ += n;

@@ -220,6 +220,9 @@ void Connection::setDeadline(Deadline kind, std::uint64_t ms) {
 }
 
 void Connection::checkDeadline(std::uint64_t now) {
+    // An idle TLS connection keeps no record buffers (a busy one keeps them: allocating them
+    // per record costs more than the whole request).
+    if (tls_ && phase_ == Phase::idle && writesInFlight_ == 0) tls_->trim();
     if (deadline_ == Deadline::none || now < deadlineAt_ || phase_ == Phase::closed) return;
     const Deadline kind = deadline_;
     setDeadline(Deadline::none, 0);
@@ -319,7 +322,10 @@ void Connection::pumpTls() {
         const int n = tls_->read(plain, static_cast<int>(Server::kPlainBufferSize));
         if (n > 0) {
             feed(plain, static_cast<std::size_t>(n));
-            continue;
+            // Another SSL_read only when there is something for it (a wasted one costs a
+            // pass through OpenSSL's record layer).
+            if (tls_->readable()) continue;
+            break;
         }
         if (n < 0) {
             if (tls_->failed()) {
@@ -333,6 +339,7 @@ void Connection::pumpTls() {
         }
         break;
     }
+    tls_->endInput(); // what OpenSSL did not read yet is kept; the read buffer is reused
     if (phase_ != Phase::closed) flushCipher(); // handshake messages, tickets
     --busy_;
     settle();
@@ -717,8 +724,14 @@ bool Connection::beginRequest() {
     // for 421 or 404 on unknown names.
     const keel_str address{listener_->address().data(), listener_->address().size()};
     const keel_str hostStr{host.data(), host.size()};
-    keel_site* site = transport->site_for(ctx(), address, hostStr, 1);
-    if (site == nullptr) {
+    keel_site* site = nullptr;
+    if (listener_->cachedSite(host, server.generation(), site, settings_)) {
+    } else if ((site = transport->site_for(ctx(), address, hostStr, 1)) != nullptr) {
+        const keel_str name = transport->site_name(site);
+        settings_ = server.settingsFor(std::string_view(name.ptr, name.len));
+        if (!settings_) settings_ = listener_->defaults();
+        listener_->rememberSite(host, server.generation(), site, settings_);
+    } else {
         keel_site* fallback = transport->site_for(ctx(), address, hostStr, 0);
         SiteSettingsPtr fallbackSettings;
         if (fallback != nullptr) {
@@ -735,10 +748,8 @@ bool Connection::beginRequest() {
             return false;
         }
         site = fallback;
+        settings_ = fallbackSettings ? fallbackSettings : listener_->defaults();
     }
-    const keel_str siteName = transport->site_name(site);
-    settings_ = server.settingsFor(std::string_view(siteName.ptr, siteName.len));
-    if (!settings_) settings_ = listener_->defaults();
     const Config& config = settings_->config;
 
     // Behind a trusted proxy, the client is the nearest untrusted address it forwarded for,
@@ -765,6 +776,9 @@ bool Connection::beginRequest() {
     } else {
         requestId = {};
     }
+    // Ours, not the kernel's: formatting them here is cheaper than its snprintf.
+    char idText[20];
+    if (requestId.empty()) requestId = server.nextRequestId(idText);
 
     const char* method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
     const std::string_view methodView(method);
@@ -780,6 +794,7 @@ bool Connection::beginRequest() {
     const bool wantsRequest = server.wants(ctx(), Server::Topic::request);
     const bool wantsContinue = expectContinue_ && server.wants(ctx(), Server::Topic::checkContinue);
     if (wantsRequest || wantsContinue) {
+        const keel_str siteName = transport->site_name(site);
         std::string json = "{\"site\":";
         appendJsonString(json, std::string_view(siteName.ptr, siteName.len));
         json += ",\"method\":";
@@ -925,7 +940,7 @@ void Connection::settle() {
             kick();
             continue;
         }
-        if (tls_) {
+        if (tls_ && tls_->readable()) {
             // Records OpenSSL decrypted but parsing was not ready for.
             char* plain = Server::get().plainBuffer();
             const int n = tls_->read(plain, static_cast<int>(Server::kPlainBufferSize));

@@ -8,10 +8,12 @@
 #include <keel/abi.h>
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "Server.hpp"
@@ -59,6 +61,28 @@ public:
     const SniResolver* sni() const { return &sni_; }
     const std::map<std::string, TlsContextPtr, std::less<>>& tlsBySite() const { return tlsBySite_; }
 
+    // --- the sites of Host names ---------------------------------------------------------
+    /// The site a Host header chose lately, while `generation` (Server::generation(), which
+    /// moves whenever sites or settings change) is current: most connections send one Host,
+    /// and a lookup by the kernel costs a lower-cased copy and a scan of the address's sites.
+    bool cachedSite(std::string_view host, std::uint64_t generation, keel_site*& site, SiteSettingsPtr& settings) const {
+        for (const auto& c : hostCache_)
+            if (c.site != nullptr && c.generation == generation && c.host == host) {
+                site = c.site;
+                settings = c.settings;
+                return true;
+            }
+        return false;
+    }
+    void rememberSite(std::string_view host, std::uint64_t generation, keel_site* site, SiteSettingsPtr settings) {
+        if (host.size() > 255) return;
+        CachedHost& c = hostCache_[nextCached_++ % hostCache_.size()];
+        c.host.assign(host);
+        c.generation = generation;
+        c.site = site;
+        c.settings = std::move(settings);
+    }
+
     // --- connections --------------------------------------------------------------------
     std::size_t connections = 0;
 
@@ -77,6 +101,14 @@ private:
     std::map<std::string, TlsContextPtr, std::less<>> tlsBySite_;
     TlsContextPtr defaultTls_;
     SniResolver sni_;
+    struct CachedHost {
+        std::string host;
+        std::uint64_t generation = 0;
+        keel_site* site = nullptr;
+        SiteSettingsPtr settings;
+    };
+    std::array<CachedHost, 4> hostCache_;
+    unsigned nextCached_ = 0;
 };
 
 } // namespace keel::http

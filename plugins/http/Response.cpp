@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 namespace keel::http {
@@ -160,15 +161,25 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
     result.close = spec.close;
     bool ownDate = true;
     bool ownRequestId = !spec.requestId.empty();
-    // First pass: what the pipeline's headers say about the connection and our own headers.
+    // First pass: what the pipeline's headers say about the connection, which of them go
+    // out, and how many bytes the head takes (one reservation, then plain copies).
+    std::size_t size = 9 + 4 + 32 + 2 + dateLine.size() + 64 + 24 + 16 + spec.requestId.size() + 2;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string_view name(headers[i].name.ptr, headers[i].name.len);
-        if (name.size() == 10 && equalsIgnoreCase(name, "connection")) {
-            if (hasToken(std::string_view(headers[i].value.ptr, headers[i].value.len), "close")) result.close = true;
-        } else if (name.size() == 4 && equalsIgnoreCase(name, "date")) {
-            ownDate = false;
-        } else if (name.size() == 12 && equalsIgnoreCase(name, "x-request-id")) {
-            ownRequestId = false;
+        size += name.size() + headers[i].value.len + 4;
+        switch (name.size()) {
+        case 4:
+            if (equalsIgnoreCase(name, "date")) ownDate = false;
+            break;
+        case 10:
+            if (equalsIgnoreCase(name, "connection") &&
+                hasToken(std::string_view(headers[i].value.ptr, headers[i].value.len), "close"))
+                result.close = true;
+            break;
+        case 12:
+            if (equalsIgnoreCase(name, "x-request-id")) ownRequestId = false;
+            break;
+        default: break;
         }
     }
     const bool statusBody = bodyAllowedFor(spec.status);
@@ -179,15 +190,21 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
         else result.close = true;
     }
 
-    out.append(spec.versionMinor >= 1 ? std::string_view("HTTP/1.1 ") : std::string_view("HTTP/1.0 "));
+    char* const start = out.reserve(size);
+    char* p = start;
+    auto put = [&p](std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    };
+    put(spec.versionMinor >= 1 ? std::string_view("HTTP/1.1 ") : std::string_view("HTTP/1.0 "));
     const int status = spec.status >= 100 && spec.status <= 999 ? spec.status : 500;
-    char digits[3] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
-                      static_cast<char>('0' + status % 10)};
-    out.append(digits, 3);
-    out.push(' ');
-    out.append(reasonPhrase(status));
-    out.append("\r\n", 2);
-    if (ownDate) out.append(dateLine);
+    *p++ = static_cast<char>('0' + status / 100);
+    *p++ = static_cast<char>('0' + status / 10 % 10);
+    *p++ = static_cast<char>('0' + status % 10);
+    *p++ = ' ';
+    put(reasonPhrase(status));
+    put("\r\n");
+    if (ownDate) put(dateLine);
 
     for (std::size_t i = 0; i < count; ++i) {
         const std::string_view name(headers[i].name.ptr, headers[i].name.len);
@@ -200,35 +217,31 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
             ++result.dropped;
             continue;
         }
-        char* p = out.reserve(name.size() + value.size() + 4);
-        std::memcpy(p, name.data(), name.size());
-        p += name.size();
+        put(name);
         *p++ = ':';
         *p++ = ' ';
-        std::memcpy(p, value.data(), value.size());
-        p += value.size();
-        *p++ = '\r';
-        *p++ = '\n';
-        out.commit(name.size() + value.size() + 4);
+        put(value);
+        put("\r\n");
     }
 
     if (statusBody) {
         if (result.chunked) {
-            out.append("Transfer-Encoding: chunked\r\n");
+            put("Transfer-Encoding: chunked\r\n");
         } else if (spec.contentLength >= 0) {
-            out.append("Content-Length: ");
-            appendNumber(out, static_cast<std::uint64_t>(spec.contentLength));
-            out.append("\r\n", 2);
+            put("Content-Length: ");
+            p = std::to_chars(p, p + 20, static_cast<std::uint64_t>(spec.contentLength)).ptr;
+            put("\r\n");
         }
     }
-    if (result.close) out.append("Connection: close\r\n");
-    else if (spec.versionMinor == 0) out.append("Connection: keep-alive\r\n");
+    if (result.close) put("Connection: close\r\n");
+    else if (spec.versionMinor == 0) put("Connection: keep-alive\r\n");
     if (ownRequestId && isFieldValue(spec.requestId)) {
-        out.append("X-Request-Id: ");
-        out.append(spec.requestId);
-        out.append("\r\n", 2);
+        put("X-Request-Id: ");
+        put(spec.requestId);
+        put("\r\n");
     }
-    out.append("\r\n", 2);
+    put("\r\n");
+    out.commit(static_cast<std::size_t>(p - start));
     return result;
 }
 

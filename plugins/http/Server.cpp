@@ -5,6 +5,8 @@
 #include <Poco/JSON/Parser.h>
 
 #include <dlfcn.h>
+#include <openssl/rand.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -98,10 +100,9 @@ TlsContextPtr tlsContext(const std::string& cert, const std::string& key) {
 
 } // namespace
 
-Server& Server::get() {
-    static Server* server = new Server;
-    return *server;
-}
+// Made when the library loads, never destroyed (see Server::get), and read without the
+// guard a function-local static costs on every call.
+Server* const Server::instance_ = new Server;
 
 keel_ctx* Server::anyCtx() const {
     for (const Member* m : members_)
@@ -138,6 +139,9 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
     loop_ = loop;
     host_ = host;
     stopping_ = false;
+    ++generation_;
+    if (idPrefix_ == 0 && RAND_bytes(reinterpret_cast<unsigned char*>(&idPrefix_), sizeof idPrefix_) != 1)
+        idPrefix_ = static_cast<std::uint32_t>(::getpid());
     if (!readBuffer_) readBuffer_ = std::make_unique<char[]>(kReadBufferSize);
     if (!plainBuffer_) plainBuffer_ = std::make_unique<char[]>(kPlainBufferSize);
     fallback_ = std::make_shared<SiteSettings>();
@@ -236,7 +240,17 @@ void Server::acquireListeners(Member& member) {
     }
 }
 
+std::string_view Server::nextRequestId(char (&out)[20]) {
+    static const char kHex[] = "0123456789abcdef";
+    std::uint32_t prefix = idPrefix_;
+    for (int i = 7; i >= 0; --i, prefix >>= 4) out[i] = kHex[prefix & 15];
+    std::uint64_t counter = ++idCounter_;
+    for (int i = 19; i >= 8; --i, counter >>= 4) out[i] = kHex[counter & 15];
+    return std::string_view(out, sizeof out);
+}
+
 void Server::refreshListeners(keel_ctx* ctx) {
+    ++generation_;
     if (host_ == nullptr || ctx == nullptr) return;
     std::vector<SiteEntry> sites;
     try {
@@ -323,6 +337,7 @@ void Server::releaseListener(Member& member, const ListenerPtr& listener) {
 
 bool Server::leave(Member& member) {
     member.leaving = true;
+    ++generation_;
     if (host_ == nullptr) return false;
     // Another instance of the same site (a reload's new one) takes over its settings.
     if (auto it = settings_.find(member.site); it != settings_.end() && it->second == member.settings) {
@@ -351,6 +366,7 @@ bool Server::leave(Member& member) {
 void Server::forget(Member& member) {
     auto it = std::find(members_.begin(), members_.end(), &member);
     if (it == members_.end()) return;
+    ++generation_;
     members_.erase(it);
     member.stopDone = nullptr;
     if (auto s = settings_.find(member.site); s != settings_.end() && s->second == member.settings) settings_.erase(s);

@@ -73,7 +73,7 @@ class Server {
 public:
     /// The process's server (created on first use, never destroyed: libuv may still call
     /// back into it while the loop closes handles at exit).
-    static Server& get();
+    static Server& get() { return *instance_; }
 
     // --- instances ------------------------------------------------------------------------
     /// Whether sites_json lists `site` yet (while the kernel starts a site, its plugins start
@@ -114,6 +114,11 @@ public:
 
     /// The settings of a site's http instance; null when the site runs none.
     SiteSettingsPtr settingsFor(std::string_view site) const;
+    /// Moves whenever sites, listeners or settings change (see Listener::cachedSite).
+    std::uint64_t generation() const { return generation_; }
+    /// A new request id: a per-process random prefix and a counter, 20 hex digits (ids from
+    /// several workers and restarts do not collide in merged logs). Written into `out`.
+    std::string_view nextRequestId(char (&out)[20]);
     /// Defaults for addresses whose sites run no http instance.
     const SiteSettingsPtr& fallbackSettings() const { return fallback_; }
 
@@ -134,6 +139,7 @@ public:
 
 private:
     Server() = default;
+    static Server* const instance_;
     void start(uv_loop_t* loop, const keel_host_api* host);
     void shutdownNow();
     /// Opens (or shares) the listeners of `member`'s site as sites_json describes them.
@@ -162,6 +168,9 @@ private:
     uv_timer_t* deferTimer_ = nullptr;
     uv_timer_t* logTimer_ = nullptr;
     bool stopping_ = false;
+    std::uint64_t generation_ = 1;
+    std::uint32_t idPrefix_ = 0;
+    std::uint64_t idCounter_ = 0;
     Clock clock_;
     BufferPool buffers_{1024, 256 * 1024};
     std::vector<HeadScratch*> heads_;

@@ -43,7 +43,10 @@ using TlsContextPtr = std::shared_ptr<TlsContext>;
 /// Picks the context for a client's SNI name (nullptr: keep the default). Set per listener.
 using SniResolver = std::function<SSL_CTX*(std::string_view serverName)>;
 
-/// One connection's TLS state.
+/// One connection's TLS state: the SSL object reads ciphertext from, and writes it to, two
+/// BIOs of our own over plain buffers (OpenSSL's memory BIO clears its whole buffer on each
+/// reset). Ciphertext that arrives is read from the caller's memory where possible, and
+/// only what OpenSSL leaves unread is copied.
 class TlsSession {
 public:
     /// `resolver` must outlive the session (the listener owns it).
@@ -52,23 +55,36 @@ public:
     TlsSession(const TlsSession&) = delete;
     TlsSession& operator=(const TlsSession&) = delete;
 
-    /// Ciphertext from the socket.
-    void input(const char* data, std::size_t length);
+    /// Ciphertext from the socket, borrowed until endInput(): read() consumes it.
+    void input(const char* data, std::size_t length) {
+        view_ = data;
+        viewLength_ = length;
+    }
+    /// Keeps what read() did not consume of the borrowed input.
+    void endInput() {
+        if (viewLength_ > 0) in_.append(view_, viewLength_);
+        view_ = nullptr;
+        viewLength_ = 0;
+    }
     /// Decrypts into `buffer`: > 0 plaintext bytes; 0 when more ciphertext is needed; -1 when
     /// the peer closed (close_notify) or the session failed (failed() tells).
     int read(char* buffer, int capacity);
+    /// Whether read() may return more without new input.
+    bool readable() const { return SSL_pending(ssl_) > 0 || viewLength_ > 0 || !in_.empty(); }
     /// Encrypts plaintext into the pending ciphertext. False when the session failed.
     bool write(const void* data, std::size_t length);
     /// The ciphertext waiting for the socket (handshake messages, records, alerts).
-    std::string_view cipher() const;
+    std::string_view cipher() const { return out_.view(); }
     /// Drops everything cipher() returned (it was written or copied).
-    void clearCipher();
+    void clearCipher() { out_.clear(); }
     /// Queues a close_notify alert.
     void shutdown();
+    /// Gives back the memory an idle session does not need (record and ciphertext buffers).
+    void trim();
 
     bool failed() const { return failed_; }
     /// Ciphertext received and not yet decrypted.
-    std::size_t buffered() const { return BIO_ctrl_pending(in_); }
+    std::size_t buffered() const { return in_.size() + viewLength_; }
     bool handshakeDone() const { return SSL_is_init_finished(ssl_) == 1; }
     /// "TLSv1.3", for logs and tests.
     const char* version() const { return SSL_get_version(ssl_); }
@@ -76,11 +92,17 @@ public:
     const std::string& error() const { return error_; }
 
 private:
+    static int bioRead(BIO* bio, char* data, int length);
+    static int bioWrite(BIO* bio, const char* data, int length);
+    static long bioCtrl(BIO* bio, int command, long number, void* pointer);
+    static BIO_METHOD* bioMethod();
     void fail();
 
     SSL* ssl_ = nullptr;
-    BIO* in_ = nullptr;  // owned by ssl_
-    BIO* out_ = nullptr; // owned by ssl_
+    Buffer in_;                 // ciphertext kept between reads
+    const char* view_ = nullptr; // ciphertext borrowed from the current read
+    std::size_t viewLength_ = 0;
+    Buffer out_;                // ciphertext to send
     bool failed_ = false;
     std::string error_;
 };

@@ -1,0 +1,206 @@
+#!/bin/bash
+# http.sh: the http plugin (sites/bench, GET /plain) beside its peers, in one run, as ratios.
+#
+# Method of ../shared/bench/README.md: every server pinned to CPU 1 (taskset -c 1), wrk
+# pinned to CPU 0, `wrk -t1 -c64 -d5s --latency`, one server after the other; the figure
+# that matters is server CPU-microseconds per request (utime+stime of the server process
+# over the run / requests served). Peers: the limit server (raw epoll, canned response),
+# nginx (`return 200`, one process), Node (http.createServer), keel (`keel run sites/bench`).
+#
+# Three parts:
+#   1. plain   /plain over keep-alive: req/s, p99, CPU-us/request, ratio to the limit server
+#              (goal: keel <= 1.15x; p99 no worse than nginx's)
+#   2. idle    N idle keep-alive connections (each had one request): the server's RSS growth
+#              per connection, from /proc (goal: keel <= 1 KiB; N=10000 by default)
+#   3. tls     /plain over TLS keep-alive, same certificate (EC P-256, self-signed) and the
+#              same negotiated cipher for nginx and keel: CPU-us/request (goal: keel <= nginx)
+#
+# usage: tests/perf/http.sh [BUILD_DIR]            (default: <repo>/build)
+# env:   DUR (5), CONNS (64), IDLE (10000), PARTS ("plain idle tls"), ROUNDS (1),
+#        KEEL_SHARED_DIR (<repo>/../shared, for bench/limit-server.c), PORT_BASE (18080)
+# Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
+# is written in a temporary folder (the system's nginx service is not used).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build}
+shared=${KEEL_SHARED_DIR:-$repo/../shared}
+dur=${DUR:-5}
+conns=${CONNS:-64}
+idle=${IDLE:-10000}
+parts=${PARTS:-plain idle tls}
+rounds=${ROUNDS:-1}
+base=${PORT_BASE:-18080}
+keel="$build/bin/keel"
+
+fail() { echo "http.sh: $*" >&2; exit 2; }
+[ -f "$shared/bench/limit-server.c" ] || fail "no $shared/bench/limit-server.c (set KEEL_SHARED_DIR)"
+[ -x "$keel" ] || fail "no $keel: build first, or pass the build directory"
+[ -f "$build/lib/keel/plugins/keel_http.so" ] || fail "no http plugin under $build/lib/keel/plugins"
+for tool in wrk nginx node python3 openssl taskset; do
+  command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install wrk nginx-light nodejs python3 openssl util-linux)"
+done
+[ "$(nproc)" -ge 2 ] || fail "needs two CPUs: the servers on CPU 1, wrk on CPU 0"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+p_limit=$base p_nginx=$((base + 1)) p_node=$((base + 2)) p_keel=$((base + 3))
+t_nginx=$((base + 4)) t_keel=$((base + 5))
+
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+  fail "nothing listens on port $1 ($2)"
+}
+
+# --- the servers ------------------------------------------------------------------------
+cc -O2 "$shared/bench/limit-server.c" -o "$tmp/limit-server"
+taskset -c 1 "$tmp/limit-server" "$p_limit" & pids+=($!); pid_limit=$!
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench.test \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+# Keel's TLS 1.2 suites (plugins/http/Tls.cpp) for nginx too; TLS 1.3 negotiates the same
+# suite on both (OpenSSL's default order, the same library).
+ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+mkdir -p "$tmp/nginx"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+error_log $tmp/nginx/error.log warn;
+pid $tmp/nginx/nginx.pid;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:$p_nginx;
+    location /plain { default_type text/plain; return 200 "Hello World!"; }
+  }
+  server {
+    listen 127.0.0.1:$t_nginx ssl;
+    ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers $ciphers;
+    location /plain { default_type text/plain; return 200 "Hello World!"; }
+  }
+}
+EOF
+taskset -c 1 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx/stderr" & pids+=($!); pid_nginx=$!
+
+cat >"$tmp/node.js" <<'EOF'
+const http = require('http');
+http.createServer((req, res) => {
+  res.writeHead(200, {'Content-Type': 'text/plain', 'Content-Length': 12});
+  res.end('Hello World!');
+}).listen(Number(process.argv[2]), '127.0.0.1');
+EOF
+taskset -c 1 node "$tmp/node.js" "$p_node" & pids+=($!); pid_node=$!
+
+# keel: sites/bench as it is, and the same site on TLS.
+taskset -c 1 "$keel" --log-level warn run "$repo/sites/bench" --listen "127.0.0.1:$p_keel" --no-lock & pids+=($!)
+pid_keel=$!
+sed -e "s#\"address\": \"127.0.0.1:8080\"#\"address\": \"127.0.0.1:$t_keel\", \"tls\": {\"cert\": \"$tmp/cert.pem\", \"key\": \"$tmp/key.pem\"}#" \
+    -e 's#"name": "bench"#"name": "bench-tls"#' "$repo/sites/bench/site.json" >"$tmp/site-tls.json"
+taskset -c 1 "$keel" --log-level warn run "$tmp/site-tls.json" --no-lock & pids+=($!)
+pid_keel_tls=$!
+
+for p in "$p_limit:limit-server" "$p_nginx:nginx" "$p_node:node" "$p_keel:keel" "$t_nginx:nginx tls" "$t_keel:keel tls"; do
+  wait_port "${p%%:*}" "${p#*:}"
+done
+
+# --- measuring -------------------------------------------------------------------------
+hz=$(getconf CLK_TCK)
+cpu_of() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
+rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; } # KiB
+
+# run NAME URL PID (NAME unused): prints "rps p99 cpu-us/req errors"
+run() {
+  local c0 c1 out rps reqs p99 err cpu
+  c0=$(cpu_of "$3")
+  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$2" 2>&1)
+  c1=$(cpu_of "$3")
+  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+  err=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
+  cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="$reqs" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
+  echo "$rps $p99 $cpu ${err:--}"
+}
+
+declare -A best_cpu best_line
+measure() { # NAME URL PID: keeps the round with the lowest CPU per request
+  local r line cpu
+  for r in $(seq "$rounds"); do
+    line=$(run "$1" "$2" "$3")
+    cpu=$(awk '{print $3}' <<<"$line")
+    if [ -z "${best_cpu[$1]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$1]}" 'BEGIN{exit !(a < b)}'; then
+      best_cpu[$1]=$cpu
+      best_line[$1]=$line
+    fi
+  done
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) CPUs; wrk -t1 -c$conns -d${dur}s --latency; servers on CPU 1, wrk on CPU 0"
+echo "# keel $("$keel" version | head -1 | cut -d' ' -f2), $(nginx -v 2>&1 | cut -d' ' -f3), node $(node --version)"
+
+if [[ " $parts " == *" plain "* ]]; then
+  echo
+  echo "## GET /plain, keep-alive (12-byte body)"
+  for s in "limit-server http://127.0.0.1:$p_limit/plain $pid_limit" "nginx http://127.0.0.1:$p_nginx/plain $pid_nginx" \
+           "node http://127.0.0.1:$p_node/plain $pid_node" "keel http://127.0.0.1:$p_keel/plain $pid_keel"; do
+    read -r name u pid <<<"$s"
+    measure "$name" "$u" "$pid"
+  done
+  limit=${best_cpu[limit-server]}
+  printf "%-14s %12s %10s %12s %8s  %s\n" server req/s p99 cpu-us/req ratio errors
+  for name in limit-server nginx node keel; do
+    read -r rps p99 cpu err <<<"${best_line[$name]}"
+    ratio=$(awk -v a="$cpu" -v b="$limit" 'BEGIN{ printf "%.2f", a/b }')
+    printf "%-14s %12s %10s %12s %8s  %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "$err"
+  done
+fi
+
+if [[ " $parts " == *" idle "* ]]; then
+  echo
+  echo "## $idle idle keep-alive connections (one request each): server RSS growth"
+  printf "%-14s %12s %12s %14s\n" server "rss before" "rss after" "per connection"
+  for s in "nginx $p_nginx $pid_nginx" "node $p_node $pid_node" "keel $p_keel $pid_keel"; do
+    read -r name port pid <<<"$s"
+    before=$(rss_of "$pid")
+    coproc IDLE { taskset -c 0 python3 "$here/http-idle.py" "$port" "$idle"; }
+    read -r -t 120 ready count <&"${IDLE[0]}" || true
+    if [ "${ready:-}" != ready ]; then
+      printf "%-14s %s\n" "$name" "the idle client failed"
+      kill "$IDLE_PID" 2>/dev/null || true
+      continue
+    fi
+    after=$(rss_of "$pid")
+    exec {IDLE[1]}>&-
+    wait "$IDLE_PID" 2>/dev/null || true
+    per=$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN{ printf "%.0f B", (b-a)*1024/n }')
+    printf "%-14s %9s KiB %9s KiB %14s\n" "$name" "$before" "$after" "$per"
+  done
+fi
+
+if [[ " $parts " == *" tls "* ]]; then
+  echo
+  echo "## GET /plain over TLS keep-alive (same certificate, EC P-256; same cipher)"
+  cipher() { echo | openssl s_client -connect "127.0.0.1:$1" 2>/dev/null | awk '/Cipher is/{print $NF; exit}'; }
+  measure "nginx-tls" "https://127.0.0.1:$t_nginx/plain" "$pid_nginx"
+  measure "keel-tls" "https://127.0.0.1:$t_keel/plain" "$pid_keel_tls"
+  printf "%-14s %12s %10s %12s %10s  %s\n" server req/s p99 cpu-us/req "vs nginx" cipher
+  for name in nginx-tls keel-tls; do
+    read -r rps p99 cpu err <<<"${best_line[$name]}"
+    port=$t_nginx; [ "$name" = keel-tls ] && port=$t_keel
+    ratio=$(awk -v a="$cpu" -v b="${best_cpu[nginx-tls]}" 'BEGIN{ printf "%.2f", a/b }')
+    printf "%-14s %12s %10s %12s %10s  %s %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "$(cipher "$port")" "$err"
+  done
+fi
