@@ -46,17 +46,25 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && brea
 url="http://127.0.0.1:$port/"
 
 best_wrk=0 best_keel=0
-printf "%-8s %-6s %14s %10s\n" round client "requests/s" p99
+# Client CPU per request (user + system, from bash's `time`): the load-independent side of
+# the comparison; when the server is the bottleneck both clients show its rate, not theirs.
+TIMEFORMAT='%U %S'
+cpu_us() { awk -v u="$1" -v s="$2" -v n="$3" 'BEGIN{ if (n>0) printf "%.2f", (u+s)*1e6/n; else print "na" }'; }
+printf "%-6s %-6s %14s %10s %16s\n" round client "requests/s" p99 "client-cpu-us/req"
 for r in $(seq "$rounds"); do
-  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$url" 2>&1)
-  wrk_rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-  wrk_p99=$(awk '$1=="99%"{print $2}' <<<"$out")
-  printf "%-8s %-6s %14s %10s\n" "$r" wrk "$wrk_rps" "$wrk_p99"
+  { time taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$url" >"$tmp/wrk.out" 2>&1; } 2>"$tmp/wrk.time"
+  wrk_rps=$(awk '/Requests\/sec/{print $2}' "$tmp/wrk.out")
+  wrk_p99=$(awk '$1=="99%"{print $2}' "$tmp/wrk.out")
+  wrk_n=$(awk '/requests in/{print $1}' "$tmp/wrk.out")
+  read -r u s <"$tmp/wrk.time"
+  printf "%-6s %-6s %14s %10s %16s\n" "$r" wrk "$wrk_rps" "$wrk_p99" "$(cpu_us "$u" "$s" "$wrk_n")"
 
-  taskset -c 0 "$keel" bench quick -q -c "$conns" -d "$dur" -o "$tmp/keel.json" "$url" >/dev/null
+  { time taskset -c 0 "$keel" bench quick -q -c "$conns" -d "$dur" -o "$tmp/keel.json" "$url" >/dev/null; } 2>"$tmp/keel.time"
   keel_rps=$(sed -n 's/.*"requestsPerSecond": \([0-9.]*\).*/\1/p' "$tmp/keel.json" | head -1)
   keel_p99=$(sed -n 's/.*"p99": \([0-9.]*\),.*"p99.9".*/\1/p' "$tmp/keel.json" | head -1)
-  printf "%-8s %-6s %14.2f %10s\n" "$r" keel "$keel_rps" "${keel_p99}ms"
+  keel_n=$(sed -n 's/^  "requests": \([0-9]*\),/\1/p' "$tmp/keel.json")
+  read -r u s < <(tail -1 "$tmp/keel.time")
+  printf "%-6s %-6s %14.2f %10s %16s\n" "$r" keel "$keel_rps" "${keel_p99}ms" "$(cpu_us "$u" "$s" "$keel_n")"
 
   best_wrk=$(awk -v a="$best_wrk" -v b="$wrk_rps" 'BEGIN{print (b>a)?b:a}')
   best_keel=$(awk -v a="$best_keel" -v b="$keel_rps" 'BEGIN{print (b>a)?b:a}')
