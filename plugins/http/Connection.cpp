@@ -162,6 +162,25 @@ void Connection::accept(uv_stream_t* listening) {
         close();
         return;
     }
+    start();
+}
+
+void Connection::adopt(int fd) {
+    Server& server = Server::get();
+    uv_tcp_init(server.loop(), &tcp_);
+    tcp_.data = this;
+    server.add(this);
+    ++listener_->connections;
+    counted_ = true;
+    if (uv_tcp_open(&tcp_, fd) != 0) {
+        close();
+        return;
+    }
+    start();
+}
+
+void Connection::start() {
+    Server& server = Server::get();
     // Over the cap: the connection is closed before it costs more than an accept.
     if (server.connections() > listener_->limits().maxConnections || server.stopping()) {
         close();

@@ -41,6 +41,8 @@ public:
 
     /// Accepts the pending connection of `listening`. On failure the object closes itself.
     void accept(uv_stream_t* listening);
+    /// Serves a connected stream socket it takes over (the fuzz target's socketpair).
+    void adopt(int fd);
 
     /// The sweep timer's check: a passed deadline closes or answers 408.
     void checkDeadline(std::uint64_t now);
@@ -71,6 +73,8 @@ private:
         closed    // the handle is closing
     };
     enum class Deadline : std::uint8_t { none, headers, keepAlive, bodyIdle, writeStall, linger };
+
+    void start();
 
     // --- input -------------------------------------------------------------------------
     static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);

@@ -16,7 +16,8 @@
 #              same negotiated cipher for nginx and keel: CPU-us/request (goal: keel <= nginx)
 #
 # usage: tests/perf/http.sh [BUILD_DIR]            (default: <repo>/build)
-# env:   DUR (5), CONNS (64), IDLE (10000), PARTS ("plain idle tls"), ROUNDS (1),
+# env:   DUR (5), CONNS (64), IDLE (10000), PARTS ("plain idle tls"), ROUNDS (3: each server's
+#        round with the least CPU per request counts; the servers take turns within a round),
 #        KEEL_SHARED_DIR (<repo>/../shared, for bench/limit-server.c), PORT_BASE (18080)
 # Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
 # is written in a temporary folder (the system's nginx service is not used).
@@ -30,7 +31,7 @@ dur=${DUR:-5}
 conns=${CONNS:-64}
 idle=${IDLE:-10000}
 parts=${PARTS:-plain idle tls}
-rounds=${ROUNDS:-1}
+rounds=${ROUNDS:-3}
 base=${PORT_BASE:-18080}
 keel="$build/bin/keel"
 
@@ -136,15 +137,21 @@ run() {
 }
 
 declare -A best_cpu best_line
-measure() { # NAME URL PID: keeps the round with the lowest CPU per request
-  local r line cpu
+# measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
+# busy moment on the machine hits them all); each keeps its round with the lowest CPU per
+# request (interference only ever adds CPU).
+measure() {
+  local r s name u pid line cpu
   for r in $(seq "$rounds"); do
-    line=$(run "$1" "$2" "$3")
-    cpu=$(awk '{print $3}' <<<"$line")
-    if [ -z "${best_cpu[$1]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$1]}" 'BEGIN{exit !(a < b)}'; then
-      best_cpu[$1]=$cpu
-      best_line[$1]=$line
-    fi
+    for s in "$@"; do
+      read -r name u pid <<<"$s"
+      line=$(run "$name" "$u" "$pid")
+      cpu=$(awk '{print $3}' <<<"$line")
+      if [ -z "${best_cpu[$name]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$name]}" 'BEGIN{exit !(a < b)}'; then
+        best_cpu[$name]=$cpu
+        best_line[$name]=$line
+      fi
+    done
   done
 }
 
@@ -154,11 +161,8 @@ echo "# keel $("$keel" version | head -1 | cut -d' ' -f2), $(nginx -v 2>&1 | cut
 if [[ " $parts " == *" plain "* ]]; then
   echo
   echo "## GET /plain, keep-alive (12-byte body)"
-  for s in "limit-server http://127.0.0.1:$p_limit/plain $pid_limit" "nginx http://127.0.0.1:$p_nginx/plain $pid_nginx" \
-           "node http://127.0.0.1:$p_node/plain $pid_node" "keel http://127.0.0.1:$p_keel/plain $pid_keel"; do
-    read -r name u pid <<<"$s"
-    measure "$name" "$u" "$pid"
-  done
+  measure "limit-server http://127.0.0.1:$p_limit/plain $pid_limit" "nginx http://127.0.0.1:$p_nginx/plain $pid_nginx" \
+          "node http://127.0.0.1:$p_node/plain $pid_node" "keel http://127.0.0.1:$p_keel/plain $pid_keel"
   limit=${best_cpu[limit-server]}
   printf "%-14s %12s %10s %12s %8s  %s\n" server req/s p99 cpu-us/req ratio errors
   for name in limit-server nginx node keel; do
@@ -194,8 +198,7 @@ if [[ " $parts " == *" tls "* ]]; then
   echo
   echo "## GET /plain over TLS keep-alive (same certificate, EC P-256; same cipher)"
   cipher() { echo | openssl s_client -connect "127.0.0.1:$1" 2>/dev/null | awk '/Cipher is/{print $NF; exit}'; }
-  measure "nginx-tls" "https://127.0.0.1:$t_nginx/plain" "$pid_nginx"
-  measure "keel-tls" "https://127.0.0.1:$t_keel/plain" "$pid_keel_tls"
+  measure "nginx-tls https://127.0.0.1:$t_nginx/plain $pid_nginx" "keel-tls https://127.0.0.1:$t_keel/plain $pid_keel_tls"
   printf "%-14s %12s %10s %12s %10s  %s\n" server req/s p99 cpu-us/req "vs nginx" cipher
   for name in nginx-tls keel-tls; do
     read -r rps p99 cpu err <<<"${best_line[$name]}"
