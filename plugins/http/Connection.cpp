@@ -104,7 +104,6 @@ struct Connection::File {
 const llhttp_settings_t Connection::kParserSettings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
-    auto self = [](llhttp_t* p) { return static_cast<Connection*>(p->data); };
     s.on_message_begin = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onMessageBegin(); };
     s.on_url = [](llhttp_t* p, const char* at, size_t n) { return static_cast<Connection*>(p->data)->onUrl(at, n); };
     s.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
@@ -117,7 +116,6 @@ const llhttp_settings_t Connection::kParserSettings = [] {
     s.on_headers_complete = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onHeadersComplete(); };
     s.on_body = [](llhttp_t* p, const char* at, size_t n) { return static_cast<Connection*>(p->data)->onBody(at, n); };
     s.on_message_complete = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onMessageComplete(); };
-    (void)self;
     return s;
 }();
 

@@ -172,7 +172,7 @@ private:
     std::uint32_t idPrefix_ = 0;
     std::uint64_t idCounter_ = 0;
     Clock clock_;
-    BufferPool buffers_{1024, 256 * 1024};
+    BufferPool buffers_{256, 64 * 1024}; // at most 16 MiB kept for reuse
     std::vector<HeadScratch*> heads_;
     std::unique_ptr<char[]> readBuffer_;
     std::unique_ptr<char[]> plainBuffer_;
