@@ -76,6 +76,7 @@ class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testEvents);
     CPPUNIT_TEST(testAccessLogAndTrustedProxy);
     CPPUNIT_TEST(testIpv6);
+    CPPUNIT_TEST(testReloadFollowsTheManifest);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -626,6 +627,48 @@ public:
         RawClient c(h, h.port(), true);
         c.send("GET /plain HTTP/1.1\r\nHost: [::1]\r\n\r\n");
         CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), c.reply().body);
+    }
+
+    void testReloadFollowsTheManifest() {
+        SiteHarness h({site()});
+        RawClient kept(h, h.port());
+        kept.send(get("/plain"));
+        CPPUNIT_ASSERT_EQUAL(200, kept.reply().status);
+        // A second address, and stricter limits (a new http instance): the first socket and
+        // its connections stay.
+        const std::string two = R"({"address": "127.0.0.1:0"}, {"address": "127.0.0.2:0"})";
+        CPPUNIT_ASSERT(h.reload({siteJson("t", kRoutes, R"({"limits": {"header_count": 2}})", "", two)}).empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), h.ports.size());
+        CPPUNIT_ASSERT(h.logged("listening on 127.0.0.2:"));
+        kept.send(get("/plain"));
+        CPPUNIT_ASSERT_EQUAL(200, kept.reply().status);
+        kept.send(get("/plain", "X-1: a\r\nX-2: b\r\n")); // three headers now too many
+        CPPUNIT_ASSERT_EQUAL(431, kept.reply().status);
+        {
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(h.port(1));
+            a.sin_addr.s_addr = htonl(0x7f000002);
+            CPPUNIT_ASSERT(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+            ::close(fd);
+        }
+        // Back to one address: the second closes.
+        CPPUNIT_ASSERT(h.reload({site()}).empty());
+        const auto refused = [&] {
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(h.port(1));
+            a.sin_addr.s_addr = htonl(0x7f000002);
+            const bool no = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == ECONNREFUSED;
+            ::close(fd);
+            return no;
+        };
+        CPPUNIT_ASSERT(h.runUntil(refused));
+        RawClient again(h, h.port());
+        again.send(get("/plain", "X-1: a\r\nX-2: b\r\n"));
+        CPPUNIT_ASSERT_EQUAL(200, again.reply().status);
     }
 };
 

@@ -89,6 +89,23 @@ public:
         return ports[index];
     }
 
+    /// Replaces the sites as `keel run` does on SIGHUP (reload, then site.reloaded); returns
+    /// the errors.
+    std::vector<std::string> reload(const std::vector<std::string>& manifests) {
+        std::vector<kernel::SiteConfig> configs;
+        for (std::size_t i = 0; i < manifests.size(); ++i) {
+            const std::string file = dir + "/reload" + std::to_string(i) + ".json";
+            std::ofstream(file) << manifests[i];
+            configs.push_back(kernel::loadSite(file));
+        }
+        std::vector<std::string> errors;
+        loop.runMain([&] {
+            errors = sites.reload(std::move(configs));
+            if (errors.empty()) bus_.publishJson(bus_.topic("site.reloaded"), "{}");
+        });
+        return errors;
+    }
+
     /// Graceful stop of every site; true when it finished within the deadline.
     bool stop(unsigned deadlineMs = 10000) {
         if (stopped_) return true;
