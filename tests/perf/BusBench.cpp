@@ -118,13 +118,14 @@ struct AbiPlugin {
     BenchPlugin* plugin = nullptr;
 };
 
-// What the trivial subscribers count. Static, not on the stack: its address, modulo 4 KiB,
-// is then the same in every run (a stack counter's varies with ASLR, and so did the per-call
-// cost, by up to 1.7x between processes, through 4K aliasing with the subscriber list).
-struct alignas(64) Counter {
+// What the trivial subscribers count: static and on its own cache line, like the Kernel
+// being on the heap, so that fewer addresses change with ASLR from one run to the next (the
+// fan-out benchmarks were seen to flip between two speeds, ~1.7x apart, from one process to
+// the next, and to stay in the slow one with ASLR off: a memory-layout effect).
+struct alignas(64) CallCounter {
     std::uint64_t value = 0;
 };
-Counter subscriberCalls;
+CallCounter subscriberCalls;
 
 void countEvent(void* user, keel_topic, const keel_payload*) { ++*static_cast<std::uint64_t*>(user); }
 

@@ -151,7 +151,7 @@ const rows = [
   ['uv_hrtime (Keel reads 2 per callback)', k('BM_CallbackClock'), null],
 ];
 
-const fmt = (v) => (v === undefined || v === null ? 'n/a' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const fmt = (v) => (v === undefined || v === null ? 'n/a' : Number(v.toFixed(2)) < 10 ? v.toFixed(2) : v.toFixed(1));
 const table = [['operation', 'Keel ns', 'Node ns', 'Keel/Node']];
 for (const [label, keelNs, nodeNs] of rows) {
   const ratio = keelNs !== undefined && nodeNs ? (keelNs / nodeNs).toFixed(2) : '-';
