@@ -299,7 +299,7 @@ public:
             {"HTTP/2.0", "GET /plain HTTP/2.0\r\nHost: x\r\n\r\n", 505},
             {"garbage version", "GET /plain HTTP/X\r\nHost: x\r\n\r\n", 400},
             {"unknown method", "FROB /plain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-            {"control character in the target", "GET /pl\x01ain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+            {"control character in the target", std::string("GET /pl") + '\x01' + "ain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
             {"space in the target", "GET /pl ain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
             {"relative target", "GET plain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
             {"binary garbage", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 400},
