@@ -36,8 +36,10 @@ void appendLogField(Buffer& out, std::string_view text) {
     }
     for (char ch : text) {
         const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) appendHex(out, "\\x", c);
-        else out.push(ch);
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+            appendHex(out, "\\x", c);
+        else
+            out.push(ch);
     }
 }
 
@@ -54,8 +56,10 @@ void appendJsonString(Buffer& out, std::string_view text) {
         default:
             // Control characters and bytes that are not ASCII (the request may not be UTF-8)
             // are escaped, so every line stays valid JSON.
-            if (c < 0x20 || c >= 0x7f) appendHex(out, "\\u00", c);
-            else out.push(ch);
+            if (c < 0x20 || c >= 0x7f)
+                appendHex(out, "\\u00", c);
+            else
+                out.push(ch);
         }
     }
     out.push('"');
@@ -66,7 +70,8 @@ void appendJsonString(Buffer& out, std::string_view text) {
 AccessLog::AccessLog(AccessLogConfig config) : config_(std::move(config)) {
     fd_ = ::open(config_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd_ < 0)
-        throw ConfigError("access_log.path: cannot open \"" + config_.path + "\" for appending: " + std::strerror(errno));
+        throw ConfigError("access_log.path: cannot open \"" + config_.path +
+                          "\" for appending: " + std::strerror(errno));
 }
 
 AccessLog::~AccessLog() {
@@ -75,8 +80,10 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::write(const AccessEntry& entry, std::string_view time) {
-    if (config_.format == AccessLogConfig::Format::json) formatJson(buffer_, entry, time);
-    else formatCombined(buffer_, entry, time);
+    if (config_.format == AccessLogConfig::Format::json)
+        formatJson(buffer_, entry, time);
+    else
+        formatCombined(buffer_, entry, time);
     if (buffer_.size() >= kFlushAt) flush();
 }
 
@@ -107,7 +114,8 @@ bool AccessLog::reopen(std::string& error) {
 }
 
 void AccessLog::formatCombined(Buffer& out, const AccessEntry& e, std::string_view logTime) {
-    // $remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$request_id"
+    // $remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer"
+    // "$http_user_agent" "$request_id"
     out.append(e.remote);
     out.append(" - - [");
     out.append(logTime);
@@ -115,7 +123,8 @@ void AccessLog::formatCombined(Buffer& out, const AccessEntry& e, std::string_vi
     appendLogField(out, e.method);
     out.push(' ');
     appendLogField(out, e.target);
-    out.append(e.versionMinor >= 1 ? std::string_view(" HTTP/1.1\" ") : std::string_view(" HTTP/1.0\" "));
+    out.append(e.versionMinor >= 1 ? std::string_view(" HTTP/1.1\" ")
+                                   : std::string_view(" HTTP/1.0\" "));
     appendNumber(out, static_cast<std::uint64_t>(e.status));
     out.push(' ');
     appendNumber(out, e.bytes);
@@ -139,7 +148,8 @@ void AccessLog::formatJson(Buffer& out, const AccessEntry& e, std::string_view i
     appendJsonString(out, e.method);
     out.append(",\"target\":");
     appendJsonString(out, e.target);
-    out.append(e.versionMinor >= 1 ? std::string_view(",\"protocol\":\"HTTP/1.1\"") : std::string_view(",\"protocol\":\"HTTP/1.0\""));
+    out.append(e.versionMinor >= 1 ? std::string_view(",\"protocol\":\"HTTP/1.1\"")
+                                   : std::string_view(",\"protocol\":\"HTTP/1.0\""));
     out.append(",\"status\":");
     appendNumber(out, static_cast<std::uint64_t>(e.status));
     out.append(",\"bytes\":");

@@ -68,7 +68,8 @@ public:
 private:
     void grow(std::size_t need) {
         std::size_t cap = capacity_ == 0 ? 1024 : capacity_ * 2;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         void* p = std::realloc(data_, cap);
         if (p == nullptr) throw std::bad_alloc();
         data_ = static_cast<char*>(p);
@@ -84,9 +85,11 @@ private:
 /// Free buffers kept for reuse; oversized ones (a big response) are freed, not kept.
 class BufferPool {
 public:
-    BufferPool(std::size_t keep, std::size_t maxCapacity) : keep_(keep), maxCapacity_(maxCapacity) {}
+    BufferPool(std::size_t keep, std::size_t maxCapacity)
+        : keep_(keep), maxCapacity_(maxCapacity) {}
     ~BufferPool() {
-        for (Buffer* b : free_) delete b;
+        for (Buffer* b : free_)
+            delete b;
     }
     BufferPool(const BufferPool&) = delete;
     BufferPool& operator=(const BufferPool&) = delete;

@@ -25,13 +25,15 @@ public:
 /// What the server accepts from a client before it refuses it. The defaults are safe for a
 /// public server (nginx's and Node's, rounded).
 struct Limits {
-    std::uint32_t headerBytes = 16 * 1024;    // request line + header block, else 431
-    std::uint32_t headerCount = 100;          // else 431
-    std::uint32_t urlBytes = 8 * 1024;        // else 414
-    std::uint64_t headersTimeoutMs = 10000;   // from the first byte (or accept) to the end of the headers: 408
-    std::uint64_t keepaliveTimeoutMs = 5000;  // idle between requests: closed silently
-    std::uint64_t bodyIdleTimeoutMs = 30000;  // no body byte (or no write progress) for this long: 408 / closed
-    std::uint32_t maxConnections = 10000;     // per process; more are closed at accept
+    std::uint32_t headerBytes = 16 * 1024; // request line + header block, else 431
+    std::uint32_t headerCount = 100;       // else 431
+    std::uint32_t urlBytes = 8 * 1024;     // else 414
+    std::uint64_t headersTimeoutMs =
+        10000; // from the first byte (or accept) to the end of the headers: 408
+    std::uint64_t keepaliveTimeoutMs = 5000; // idle between requests: closed silently
+    std::uint64_t bodyIdleTimeoutMs =
+        30000; // no body byte (or no write progress) for this long: 408 / closed
+    std::uint32_t maxConnections = 10000; // per process; more are closed at accept
 };
 
 /// What an unknown Host gets on an address: the address's default site, or a refusal.

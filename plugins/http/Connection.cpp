@@ -40,7 +40,9 @@ struct WriteRequest {
     Buffer* buffer;
 };
 
-bool isBlank(char c) { return c == ' ' || c == '\t'; }
+bool isBlank(char c) {
+    return c == ' ' || c == '\t';
+}
 
 // RFC 3986 host (reg-name, IPv4, IP-literal) with an optional port: what may stand in a
 // Host header. Anything else (a '/', '@', '\\', a space) is a request smuggling probe.
@@ -66,7 +68,8 @@ bool isRequestId(std::string_view id) {
 
 bool parseIp(std::string_view text, int& family, unsigned char* bytes) {
     char buffer[64];
-    if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+        text = text.substr(1, text.size() - 2);
     if (text.empty() || text.size() >= sizeof buffer) return false;
     std::memcpy(buffer, text.data(), text.size());
     buffer[text.size()] = '\0';
@@ -82,8 +85,10 @@ bool parseIp(std::string_view text, int& family, unsigned char* bytes) {
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && isBlank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && isBlank(s.back())) s.remove_suffix(1);
+    while (!s.empty() && isBlank(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && isBlank(s.back()))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -104,24 +109,37 @@ struct Connection::File {
 const llhttp_settings_t Connection::kParserSettings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
-    s.on_message_begin = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onMessageBegin(); };
-    s.on_url = [](llhttp_t* p, const char* at, size_t n) { return static_cast<Connection*>(p->data)->onUrl(at, n); };
+    s.on_message_begin = [](llhttp_t* p) {
+        return static_cast<Connection*>(p->data)->onMessageBegin();
+    };
+    s.on_url = [](llhttp_t* p, const char* at, size_t n) {
+        return static_cast<Connection*>(p->data)->onUrl(at, n);
+    };
     s.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
         return static_cast<Connection*>(p->data)->onHeaderField(at, n);
     };
     s.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
         return static_cast<Connection*>(p->data)->onHeaderValue(at, n);
     };
-    s.on_header_value_complete = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onHeaderValueComplete(); };
-    s.on_headers_complete = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onHeadersComplete(); };
-    s.on_body = [](llhttp_t* p, const char* at, size_t n) { return static_cast<Connection*>(p->data)->onBody(at, n); };
-    s.on_message_complete = [](llhttp_t* p) { return static_cast<Connection*>(p->data)->onMessageComplete(); };
+    s.on_header_value_complete = [](llhttp_t* p) {
+        return static_cast<Connection*>(p->data)->onHeaderValueComplete();
+    };
+    s.on_headers_complete = [](llhttp_t* p) {
+        return static_cast<Connection*>(p->data)->onHeadersComplete();
+    };
+    s.on_body = [](llhttp_t* p, const char* at, size_t n) {
+        return static_cast<Connection*>(p->data)->onBody(at, n);
+    };
+    s.on_message_complete = [](llhttp_t* p) {
+        return static_cast<Connection*>(p->data)->onMessageComplete();
+    };
     return s;
 }();
 
 const keel_transport_vtable Connection::kTransport = {
     sizeof(keel_transport_vtable),
-    [](void* conn, keel_request* req, int status, const keel_header* headers, size_t count, int64_t length) {
+    [](void* conn, keel_request* req, int status, const keel_header* headers, size_t count,
+       int64_t length) {
         static_cast<Connection*>(conn)->writeHead(req, status, headers, count, length);
     },
     [](void* conn, keel_request*, const void* data, size_t length) {
@@ -131,7 +149,9 @@ const keel_transport_vtable Connection::kTransport = {
         return static_cast<Connection*>(conn)->sendFile(fd, offset, length);
     },
     [](void* conn, keel_request*) { static_cast<Connection*>(conn)->end(); },
-    [](void* conn, keel_request*, int paused) { static_cast<Connection*>(conn)->pauseBody(paused != 0); },
+    [](void* conn, keel_request*, int paused) {
+        static_cast<Connection*>(conn)->pauseBody(paused != 0);
+    },
     [](void* conn, keel_request* req) { static_cast<Connection*>(conn)->sendContinue(req); },
     [](void* conn, keel_request*) { static_cast<Connection*>(conn)->reset(); },
 };
@@ -147,7 +167,9 @@ Connection::~Connection() {
     server.buffers().give(pending_);
 }
 
-keel_ctx* Connection::ctx() const { return listener_->ctx(); }
+keel_ctx* Connection::ctx() const {
+    return listener_->ctx();
+}
 
 void Connection::accept(uv_stream_t* listening) {
     Server& server = Server::get();
@@ -203,7 +225,8 @@ void Connection::start() {
                 std::memmove(peer_, peer_ + 12, 4);
             }
         }
-        if (peerFamily_ != 0 && ::inet_ntop(peerFamily_, peer_, peerText_, sizeof peerText_) != nullptr)
+        if (peerFamily_ != 0 &&
+            ::inet_ntop(peerFamily_, peer_, peerText_, sizeof peerText_) != nullptr)
             peerTextLength_ = static_cast<std::uint8_t>(std::strlen(peerText_));
     }
     llhttp_init(&parser_, HTTP_REQUEST, &kParserSettings);
@@ -247,22 +270,24 @@ void Connection::checkDeadline(std::uint64_t now) {
     switch (kind) {
     case Deadline::headers:
         // Part of a head came, not all of it in time: 408 (slowloris). Nothing came: close.
-        if (phase_ == Phase::head && !responseStarted_) respondDirect(408, "REQUEST_TIMEOUT", "the request head took too long");
-        else close();
+        if (phase_ == Phase::head && !responseStarted_)
+            respondDirect(408, "REQUEST_TIMEOUT", "the request head took too long");
+        else
+            close();
         break;
     case Deadline::bodyIdle:
         // The client stopped sending its body: the pipeline is told, the client gets 408 if
         // nothing of the response left yet.
         abortRequest();
-        if (!responseStarted_) respondDirect(408, "REQUEST_TIMEOUT", "the request body stopped arriving");
-        else close();
+        if (!responseStarted_)
+            respondDirect(408, "REQUEST_TIMEOUT", "the request body stopped arriving");
+        else
+            close();
         break;
     case Deadline::keepAlive:
     case Deadline::writeStall:
     case Deadline::linger:
-    case Deadline::none:
-        close();
-        break;
+    case Deadline::none: close(); break;
     }
     --busy_;
     settle();
@@ -272,7 +297,8 @@ void Connection::drain() {
     draining_ = true;
     if (phase_ == Phase::closed || phase_ == Phase::closing) return;
     // Idle (between requests, nothing being written): close at once.
-    if (phase_ == Phase::idle && req_ == nullptr && writesInFlight_ == 0 && (out_ == nullptr || out_->empty())) {
+    if (phase_ == Phase::idle && req_ == nullptr && writesInFlight_ == 0 &&
+        (out_ == nullptr || out_->empty())) {
         close();
         return;
     }
@@ -287,13 +313,16 @@ void Connection::closeNow() {
     close();
 }
 
-void Connection::runDeferred() { settle(); }
+void Connection::runDeferred() {
+    settle();
+}
 
 // --- input ----------------------------------------------------------------------------------
 
 void Connection::startReading() {
     if (reading_ || phase_ == Phase::closed || peerDone_) return;
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onAlloc, &Connection::onRead) == 0)
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::onAlloc,
+                      &Connection::onRead) == 0)
         reading_ = true;
 }
 
@@ -313,8 +342,10 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
     auto* c = static_cast<Connection*>(stream->data);
     if (nread == 0) return;
     invoke(c->ctx(), "read", [&] {
-        if (nread > 0) c->received(buf->base, static_cast<std::size_t>(nread));
-        else c->receivedEnd(static_cast<int>(nread));
+        if (nread > 0)
+            c->received(buf->base, static_cast<std::size_t>(nread));
+        else
+            c->receivedEnd(static_cast<int>(nread));
     });
 }
 
@@ -347,7 +378,8 @@ void Connection::pumpTls() {
         if (n < 0) {
             if (tls_->failed()) {
                 Server::get().log(ctx(), KEEL_LOG_DEBUG,
-                                  "TLS error from " + std::string(peerText_, peerTextLength_) + ": " + tls_->error());
+                                  "TLS error from " + std::string(peerText_, peerTextLength_) +
+                                      ": " + tls_->error());
                 flushCipher(); // the alert
                 close();
             } else {
@@ -384,13 +416,10 @@ bool Connection::holding() const {
     switch (phase_) {
     case Phase::closing:
     case Phase::closed:
-    case Phase::waiting:
-        return true;
-    case Phase::body:
-        return bodyPaused_ || (responseEnded_ && closeAfter_);
+    case Phase::waiting: return true;
+    case Phase::body: return bodyPaused_ || (responseEnded_ && closeAfter_);
     case Phase::head:
-    case Phase::idle:
-        return responseEnded_ && closeAfter_;
+    case Phase::idle: return responseEnded_ && closeAfter_;
     }
     return true;
 }
@@ -429,7 +458,9 @@ bool Connection::execute(const char*& data, std::size_t& length) {
     std::size_t used = length;
     if (error != HPE_OK) {
         const char* at = llhttp_get_error_pos(&parser_);
-        used = at != nullptr && at >= data && at <= data + length ? static_cast<std::size_t>(at - data) : length;
+        used = at != nullptr && at >= data && at <= data + length
+                   ? static_cast<std::size_t>(at - data)
+                   : length;
     }
     // Remember whether the input so far ends in a line feed and blanks: a header value that
     // starts the next piece after them is a folded line (see onHeaderValue).
@@ -441,8 +472,7 @@ bool Connection::execute(const char*& data, std::size_t& length) {
     data += used;
     length -= used;
     switch (error) {
-    case HPE_OK:
-        return true;
+    case HPE_OK: return true;
     case HPE_PAUSED:
         llhttp_resume(&parser_);
         if (length == 0) parserPaused_ = true;
@@ -452,9 +482,7 @@ bool Connection::execute(const char*& data, std::size_t& length) {
         // connection closes after it (closeAfter_ was set at its head).
         llhttp_resume_after_upgrade(&parser_);
         return true;
-    default:
-        parserError(error);
-        return false;
+    default: parserError(error); return false;
     }
 }
 
@@ -478,7 +506,8 @@ int Connection::onMessageBegin() {
     lastWasValue_ = false;
     startedAt_ = Server::get().now();
     // The first request's clock started at accept; a later one's starts at its first byte.
-    if (deadline_ != Deadline::headers) setDeadline(Deadline::headers, listener_->limits().headersTimeoutMs);
+    if (deadline_ != Deadline::headers)
+        setDeadline(Deadline::headers, listener_->limits().headersTimeoutMs);
     return 0;
 }
 
@@ -493,7 +522,8 @@ int Connection::onUrl(const char* at, std::size_t length) {
     if (head_->urlLength > listener_->limits().urlBytes)
         return refuse(414, "URI_TOO_LONG", "the request target is longer than this server accepts");
     if (!headCountsAgainst(length))
-        return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "the request head is larger than this server accepts");
+        return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                      "the request head is larger than this server accepts");
     head_->bytes.append(at, length);
     return 0;
 }
@@ -504,14 +534,16 @@ int Connection::onHeaderField(const char* at, std::size_t length) {
             return refuse(400, "BAD_REQUEST", "invalid character in a header name");
     const bool fresh = lastWasValue_ || (head_ != nullptr && head_->headers.empty());
     if (!headCountsAgainst(length + (fresh ? 4 : 0)))
-        return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "the request head is larger than this server accepts");
+        return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                      "the request head is larger than this server accepts");
     if (phase_ != Phase::head || head_ == nullptr) {
         lastWasValue_ = false; // a trailer: counted, not kept
         return 0;
     }
     if (fresh) {
         if (head_->headers.size() >= listener_->limits().headerCount)
-            return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "the request has more header fields than this server accepts");
+            return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                          "the request has more header fields than this server accepts");
         const auto offset = static_cast<std::uint32_t>(head_->bytes.size());
         head_->headers.push_back(HeadScratch::Span{offset, 0, offset, 0});
         lastWasValue_ = false;
@@ -528,12 +560,14 @@ int Connection::onHeaderValue(const char* at, std::size_t length) {
         // 8 accepts it, and proxies disagree about what it means. The continuation is the
         // only value piece preceded, past any blanks, by a line feed.
         const char* p = at;
-        while (p > chunkBegin_ && isBlank(p[-1])) --p;
+        while (p > chunkBegin_ && isBlank(p[-1]))
+            --p;
         const bool folded = p > chunkBegin_ ? p[-1] == '\n' : tailFold_;
         if (folded) return refuse(400, "BAD_REQUEST", "obsolete line folding in a header value");
     }
     if (!headCountsAgainst(length))
-        return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "the request head is larger than this server accepts");
+        return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                      "the request head is larger than this server accepts");
     if (phase_ != Phase::head || head_ == nullptr || head_->headers.empty()) return 0;
     lastWasValue_ = true;
     head_->bytes.append(at, length);
@@ -547,7 +581,8 @@ int Connection::onHeaderValueComplete() {
     // llhttp drops leading blanks; trailing ones are ours to drop (RFC 9110 OWS).
     HeadScratch::Span& span = head_->headers.back();
     const char* bytes = head_->bytes.data();
-    while (span.valueLength > 0 && isBlank(bytes[span.valueOffset + span.valueLength - 1])) --span.valueLength;
+    while (span.valueLength > 0 && isBlank(bytes[span.valueOffset + span.valueLength - 1]))
+        --span.valueLength;
     return 0;
 }
 
@@ -587,14 +622,15 @@ int Connection::onMessageComplete() {
     }
     if (phase_ == Phase::closing || phase_ == Phase::closed) return HPE_PAUSED;
     phase_ = Phase::waiting;
-    if (deadline_ == Deadline::bodyIdle || deadline_ == Deadline::headers) setDeadline(Deadline::none, 0);
+    if (deadline_ == Deadline::bodyIdle || deadline_ == Deadline::headers)
+        setDeadline(Deadline::none, 0);
     if (exchangeDone()) finishExchange();
     return holding() ? HPE_PAUSED : 0;
 }
 
 int Connection::refuse(int status, std::string_view code, std::string_view message) {
     refuseStatus_ = static_cast<std::uint16_t>(status);
-    refuseCode_ = code.data();       // static strings
+    refuseCode_ = code.data(); // static strings
     refuseMessage_ = message.data();
     return HPE_USER;
 }
@@ -616,7 +652,9 @@ void Connection::parserError(llhttp_errno_t error) {
         case HPE_INVALID_VERSION: message = "invalid HTTP version"; break;
         case HPE_INVALID_HEADER_TOKEN: message = "invalid character in a header"; break;
         case HPE_INVALID_CONTENT_LENGTH: message = "invalid Content-Length"; break;
-        case HPE_UNEXPECTED_CONTENT_LENGTH: message = "conflicting Content-Length or Transfer-Encoding"; break;
+        case HPE_UNEXPECTED_CONTENT_LENGTH:
+            message = "conflicting Content-Length or Transfer-Encoding";
+            break;
         case HPE_INVALID_TRANSFER_ENCODING: message = "invalid Transfer-Encoding"; break;
         case HPE_INVALID_CHUNK_SIZE: message = "invalid chunk size"; break;
         case HPE_CR_EXPECTED:
@@ -626,11 +664,13 @@ void Connection::parserError(llhttp_errno_t error) {
         }
     }
     Server::get().log(ctx(), KEEL_LOG_DEBUG,
-                      "refused a request from " + std::string(peerText_, peerTextLength_) + ": " + std::to_string(status) +
-                          " " + std::string(message) + " (" + llhttp_errno_name(error) + ")");
+                      "refused a request from " + std::string(peerText_, peerTextLength_) + ": " +
+                          std::to_string(status) + " " + std::string(message) + " (" +
+                          llhttp_errno_name(error) + ")");
     // The pipeline holding a request whose body turned out malformed is told it is gone.
     abortRequest();
-    if (!responseStarted_) respondDirect(status, code, message);
+    if (!responseStarted_)
+        respondDirect(status, code, message);
     else {
         closeAfter_ = true;
         phase_ = Phase::closing;
@@ -662,7 +702,8 @@ bool Connection::beginRequest() {
     for (const auto& span : head_->headers) {
         const std::string_view name(bytes + span.nameOffset, span.nameLength);
         const std::string_view value(bytes + span.valueOffset, span.valueLength);
-        head_->view.push_back(keel_header{{name.data(), name.size()}, {value.data(), value.size()}});
+        head_->view.push_back(
+            keel_header{{name.data(), name.size()}, {value.data(), value.size()}});
         switch (name.size()) {
         case 4:
             if (equalsIgnoreCase(name, "host")) {
@@ -722,7 +763,8 @@ bool Connection::beginRequest() {
         refuse(400, "BAD_REQUEST", "a request's Transfer-Encoding must end with chunked");
         return false;
     }
-    const std::int64_t contentLength = chunked ? -1 : (hasLength ? static_cast<std::int64_t>(parser_.content_length) : 0);
+    const std::int64_t contentLength =
+        chunked ? -1 : (hasLength ? static_cast<std::int64_t>(parser_.content_length) : 0);
     expectsBody_ = chunked || contentLength > 0;
     // HTTP/1.0 clients' Expect is ignored (RFC 9110 10.1.1); 1.1 ones get 417 for anything
     // but 100-continue.
@@ -755,7 +797,8 @@ bool Connection::beginRequest() {
             const keel_str name = transport->site_name(fallback);
             fallbackSettings = server.settingsFor(std::string_view(name.ptr, name.len));
         }
-        const UnknownHost policy = (fallbackSettings ? fallbackSettings : listener_->defaults())->config.unknownHost;
+        const UnknownHost policy =
+            (fallbackSettings ? fallbackSettings : listener_->defaults())->config.unknownHost;
         if (fallback == nullptr || policy == UnknownHost::misdirected) {
             refuse(421, "MISDIRECTED_REQUEST", "no site here answers for this host");
             return false;
@@ -779,12 +822,14 @@ bool Connection::beginRequest() {
             std::string_view rest = forwardedFor;
             while (!rest.empty()) {
                 const auto comma = rest.rfind(',');
-                const std::string_view item = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+                const std::string_view item =
+                    trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
                 rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
                 int family = 0;
                 unsigned char ip[16];
                 if (!parseIp(item, family, ip)) break; // garbage: stop at the last good hop
-                if (::inet_ntop(family, ip, forwarded, sizeof forwarded) != nullptr) client = forwarded;
+                if (::inet_ntop(family, ip, forwarded, sizeof forwarded) != nullptr)
+                    client = forwarded;
                 if (!config.trusts(family, ip)) break;
             }
         }
@@ -827,8 +872,10 @@ bool Connection::beginRequest() {
 
     phase_ = Phase::body;
     headBytes_ = 0; // trailers count afresh
-    if (expectsBody_) setDeadline(Deadline::bodyIdle, config.limits.bodyIdleTimeoutMs);
-    else setDeadline(Deadline::none, 0);
+    if (expectsBody_)
+        setDeadline(Deadline::bodyIdle, config.limits.bodyIdleTimeoutMs);
+    else
+        setDeadline(Deadline::none, 0);
     ++busy_;
     keel_request* req = transport->request_begin(ctx(), site, &info, &kTransport, this);
     --busy_;
@@ -879,8 +926,9 @@ void Connection::releaseRequest() {
         entry.durationMs = server.now() - startedAt_;
         AccessLog& log = *settings_->accessLog;
         const std::uint64_t now = server.now();
-        log.write(entry, log.format() == AccessLogConfig::Format::json ? server.clock().isoTime(now)
-                                                                       : server.clock().logTime(now));
+        log.write(entry, log.format() == AccessLogConfig::Format::json
+                             ? server.clock().isoTime(now)
+                             : server.clock().logTime(now));
     }
     server.transport()->request_release(req);
 }
@@ -900,8 +948,8 @@ bool Connection::exchangeDone() const {
 }
 
 void Connection::finishExchange() {
-    const std::uint64_t keepAliveMs =
-        settings_ ? settings_->config.limits.keepaliveTimeoutMs : listener_->limits().keepaliveTimeoutMs;
+    const std::uint64_t keepAliveMs = settings_ ? settings_->config.limits.keepaliveTimeoutMs
+                                                : listener_->limits().keepaliveTimeoutMs;
     settings_.reset();
     firstRequest_ = false;
     messageComplete_ = false;
@@ -984,8 +1032,7 @@ void Connection::settle() {
 bool Connection::wantsInput() const {
     switch (phase_) {
     case Phase::idle:
-    case Phase::head:
-        return true;
+    case Phase::head: return true;
     case Phase::body:
         // The pipeline's body buffer is full: the client waits (TCP backpressure).
         return !bodyPaused_;
@@ -998,16 +1045,15 @@ bool Connection::wantsInput() const {
         return !peerDone_ && held < kPipelineHold;
     }
     case Phase::closing:
-    case Phase::closed:
-        return false;
+    case Phase::closed: return false;
     }
     return false;
 }
 
 // --- the pipeline's side (keel_transport_vtable) -------------------------------------------
 
-void Connection::writeHead(keel_request* req, int status, const keel_header* headers, std::size_t count,
-                           std::int64_t length) {
+void Connection::writeHead(keel_request* req, int status, const keel_header* headers,
+                           std::size_t count, std::int64_t length) {
     if (req_ == nullptr) req_ = req;
     if (phase_ == Phase::closed || responseStarted_) return;
     Server& server = Server::get();
@@ -1015,8 +1061,10 @@ void Connection::writeHead(keel_request* req, int status, const keel_header* hea
     if (expectsBody_ && !messageComplete_) {
         // Answered before the body arrived: a client still waiting for 100 may not send it
         // at all, and a large remainder is not worth reading to keep the connection.
-        if (expectContinue_ && !continueSent_) close = true;
-        else if ((parser_.flags & F_CHUNKED) == 0 && parser_.content_length > kDiscardLimit) close = true;
+        if (expectContinue_ && !continueSent_)
+            close = true;
+        else if ((parser_.flags & F_CHUNKED) == 0 && parser_.content_length > kDiscardLimit)
+            close = true;
     }
     HeadSpec spec;
     spec.status = status;
@@ -1028,7 +1076,8 @@ void Connection::writeHead(keel_request* req, int status, const keel_header* hea
         const keel_str id = server.host()->request->id(req);
         spec.requestId = std::string_view(id.ptr, id.len);
     }
-    const HeadResult result = formatHead(out(), spec, headers, count, server.clock().dateLine(server.now()));
+    const HeadResult result =
+        formatHead(out(), spec, headers, count, server.clock().dateLine(server.now()));
     responseStarted_ = true;
     status_ = status;
     bodyAllowed_ = result.bodyAllowed;
@@ -1039,8 +1088,8 @@ void Connection::writeHead(keel_request* req, int status, const keel_header* hea
     if (result.dropped > 0)
         server.log(ctx(), KEEL_LOG_WARN,
                    "dropped " + std::to_string(result.dropped) +
-                       " response header(s) whose name or value could split the response (status " + std::to_string(status) +
-                       ")");
+                       " response header(s) whose name or value could split the response (status " +
+                       std::to_string(status) + ")");
 }
 
 int Connection::writeBody(const void* data, std::size_t length) {
@@ -1066,7 +1115,8 @@ int Connection::writeBody(const void* data, std::size_t length) {
             flushCipher();
         } else {
             uv_buf_t bufs[3] = {uv_buf_init(o.data(), static_cast<unsigned>(o.size())),
-                                uv_buf_init(const_cast<char*>(static_cast<const char*>(data)), static_cast<unsigned>(length)),
+                                uv_buf_init(const_cast<char*>(static_cast<const char*>(data)),
+                                            static_cast<unsigned>(length)),
                                 uv_buf_init(const_cast<char*>("\r\n"), 2)};
             writeRaw(bufs, chunked_ ? 3 : 2);
             o.clear();
@@ -1122,8 +1172,10 @@ void Connection::pauseBody(bool paused) {
     if (bodyPaused_ == paused) return;
     bodyPaused_ = paused;
     if (busy_ > 0) return; // the parser sees the flag when the kernel call returns
-    if (paused) stopReading();
-    else Server::get().defer(this);
+    if (paused)
+        stopReading();
+    else
+        Server::get().defer(this);
 }
 
 void Connection::sendContinue(keel_request* req) {
@@ -1185,7 +1237,8 @@ void Connection::flushCipher() {
     if (!tls_ || phase_ == Phase::closed) return;
     const std::string_view cipher = tls_->cipher();
     if (cipher.empty()) return;
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(cipher.data()), static_cast<unsigned>(cipher.size()));
+    uv_buf_t buf =
+        uv_buf_init(const_cast<char*>(cipher.data()), static_cast<unsigned>(cipher.size()));
     writeRaw(&buf, 1);
     tls_->clearCipher();
 }
@@ -1193,7 +1246,8 @@ void Connection::flushCipher() {
 void Connection::writeRaw(const uv_buf_t* bufs, unsigned count) {
     if (broken_ || phase_ == Phase::closed) return;
     std::size_t total = 0;
-    for (unsigned i = 0; i < count; ++i) total += bufs[i].len;
+    for (unsigned i = 0; i < count; ++i)
+        total += bufs[i].len;
     if (total == 0) return;
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     // Straight to the socket when it takes it (the common case: one writev per response);
@@ -1218,7 +1272,8 @@ void Connection::writeRaw(const uv_buf_t* bufs, unsigned count) {
         skip = 0;
     }
     request->req.data = this;
-    uv_buf_t rest = uv_buf_init(request->buffer->data(), static_cast<unsigned>(request->buffer->size()));
+    uv_buf_t rest =
+        uv_buf_init(request->buffer->data(), static_cast<unsigned>(request->buffer->size()));
     if (uv_write(&request->req, stream, &rest, 1, &Connection::onWrite) != 0) {
         Server::get().buffers().give(request->buffer);
         delete request;
@@ -1227,7 +1282,8 @@ void Connection::writeRaw(const uv_buf_t* bufs, unsigned count) {
     }
     ++writesInFlight_;
     if (deadline_ == Deadline::none || deadline_ == Deadline::keepAlive) {
-        const std::uint64_t ms = settings_ ? settings_->config.limits.bodyIdleTimeoutMs : listener_->limits().bodyIdleTimeoutMs;
+        const std::uint64_t ms = settings_ ? settings_->config.limits.bodyIdleTimeoutMs
+                                           : listener_->limits().bodyIdleTimeoutMs;
         setDeadline(Deadline::writeStall, ms);
     }
 }
@@ -1258,7 +1314,8 @@ void Connection::written(int status) {
             }
         } else {
             // Progress: the stall clock starts again.
-            const std::uint64_t ms = settings_ ? settings_->config.limits.bodyIdleTimeoutMs : listener_->limits().bodyIdleTimeoutMs;
+            const std::uint64_t ms = settings_ ? settings_->config.limits.bodyIdleTimeoutMs
+                                               : listener_->limits().bodyIdleTimeoutMs;
             setDeadline(Deadline::writeStall, ms);
         }
     }
@@ -1286,7 +1343,8 @@ void Connection::pumpFile() {
             out_->clear();
             continue;
         }
-        const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(file_->left, tls_ ? 16 * 1024 : 1 << 20));
+        const std::size_t piece = static_cast<std::size_t>(
+            std::min<std::uint64_t>(file_->left, tls_ ? 16 * 1024 : 1 << 20));
         if (!tls_) {
             int fd = -1;
             uv_fileno(reinterpret_cast<uv_handle_t*>(stream), &fd);
@@ -1311,7 +1369,8 @@ void Connection::pumpFile() {
         // socket can take more, and brings us back here).
         Buffer* buffer = Server::get().buffers().take();
         char* to = buffer->reserve(std::min(piece, kFilePiece));
-        const ssize_t n = ::pread(file_->fd, to, std::min(piece, kFilePiece), static_cast<off_t>(file_->offset));
+        const ssize_t n =
+            ::pread(file_->fd, to, std::min(piece, kFilePiece), static_cast<off_t>(file_->offset));
         if (n <= 0) {
             Server::get().buffers().give(buffer);
             finishFile(false);

@@ -65,12 +65,12 @@ public:
 
 private:
     enum class Phase : std::uint8_t {
-        idle,     // between requests (keep-alive) or before the first
-        head,     // reading a request head
-        body,     // reading a request body
-        waiting,  // request read; its response is not finished
-        closing,  // no more requests: finishing writes, then closing
-        closed    // the handle is closing
+        idle,    // between requests (keep-alive) or before the first
+        head,    // reading a request head
+        body,    // reading a request body
+        waiting, // request read; its response is not finished
+        closing, // no more requests: finishing writes, then closing
+        closed   // the handle is closing
     };
     enum class Deadline : std::uint8_t { none, headers, keepAlive, bodyIdle, writeStall, linger };
 
@@ -119,7 +119,8 @@ private:
     bool exchangeDone() const;
 
     // --- vtable side -------------------------------------------------------------------
-    void writeHead(keel_request* req, int status, const keel_header* headers, std::size_t count, std::int64_t length);
+    void writeHead(keel_request* req, int status, const keel_header* headers, std::size_t count,
+                   std::int64_t length);
     int writeBody(const void* data, std::size_t length);
     int sendFile(int fd, std::uint64_t offset, std::uint64_t length);
     void end();
@@ -151,19 +152,19 @@ private:
     ListenerPtr listener_;
     llhttp_t parser_{};
     std::unique_ptr<TlsSession> tls_;
-    HeadScratch* head_ = nullptr;   // while a head is read
-    Buffer* out_ = nullptr;         // while output waits
-    Buffer* pending_ = nullptr;     // input held back while parsing waits
+    HeadScratch* head_ = nullptr; // while a head is read
+    Buffer* out_ = nullptr;       // while output waits
+    Buffer* pending_ = nullptr;   // input held back while parsing waits
     keel_request* req_ = nullptr;
-    SiteSettingsPtr settings_;      // the current request's site
+    SiteSettingsPtr settings_; // the current request's site
     struct File;
-    std::unique_ptr<File> file_;    // a send_file body being sent
+    std::unique_ptr<File> file_; // a send_file body being sent
 
     std::uint64_t deadlineAt_ = 0;
-    std::uint64_t startedAt_ = 0;        // the request's first byte, for the access log
+    std::uint64_t startedAt_ = 0; // the request's first byte, for the access log
     std::uint64_t bodyBytesSent_ = 0;
-    std::uint64_t contentLeft_ = 0;      // Content-Length bytes still owed by the response
-    std::uint64_t discarded_ = 0;        // request body bytes read after the response ended
+    std::uint64_t contentLeft_ = 0; // Content-Length bytes still owed by the response
+    std::uint64_t discarded_ = 0;   // request body bytes read after the response ended
     std::uint32_t headBytes_ = 0;
     std::uint32_t writesInFlight_ = 0;
     int status_ = 0;
@@ -171,7 +172,7 @@ private:
     Phase phase_ = Phase::idle;
     Deadline deadline_ = Deadline::none;
     std::uint8_t versionMinor_ = 1;
-    std::uint8_t busy_ = 0;              // inside our own processing (calls into the kernel)
+    std::uint8_t busy_ = 0; // inside our own processing (calls into the kernel)
     bool firstRequest_ : 1 = true;
     bool keepAlive_ : 1 = true;
     bool headRequest_ : 1 = false;
@@ -187,12 +188,13 @@ private:
     bool closeAfter_ : 1 = false;
     bool bodyPaused_ : 1 = false;
     bool reading_ : 1 = false;
-    bool peerDone_ : 1 = false;          // end of file from the client
-    bool broken_ : 1 = false;            // a write failed: the client is gone
+    bool peerDone_ : 1 = false; // end of file from the client
+    bool broken_ : 1 = false;   // a write failed: the client is gone
     bool waitingDrain_ : 1 = false;
     bool lastWasValue_ : 1 = false;
     bool tailFold_ : 1 = false;
-    bool parserPaused_ : 1 = false;      // paused at the end of its input: kick() it on resume          // the input so far ends with LF and blanks (obs-fold check)
+    bool parserPaused_ : 1 = false; // paused at the end of its input: kick() it on resume // the
+                                    // input so far ends with LF and blanks (obs-fold check)
     bool upgrade_ : 1 = false;
     bool shutdownSent_ : 1 = false;
     bool draining_ : 1 = false;
@@ -202,7 +204,7 @@ private:
     std::uint16_t refuseStatus_ = 0;
     const char* refuseCode_ = nullptr;
     const char* refuseMessage_ = nullptr;
-    const char* chunkBegin_ = nullptr;   // the input piece being parsed (obs-fold check)
+    const char* chunkBegin_ = nullptr; // the input piece being parsed (obs-fold check)
 
     // The peer, as bytes (trusted-proxy checks) and as text (the request's client address).
     std::uint8_t peerFamily_ = 0;

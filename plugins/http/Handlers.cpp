@@ -13,14 +13,16 @@ namespace {
 
 Poco::JSON::Object::Ptr parseObject(std::string_view json) {
     Poco::JSON::Parser parser;
-    return parser.parse(std::string(json.empty() ? std::string_view("{}") : json)).extract<Poco::JSON::Object::Ptr>();
+    return parser.parse(std::string(json.empty() ? std::string_view("{}") : json))
+        .extract<Poco::JSON::Object::Ptr>();
 }
 
 std::string_view pathOf(std::string_view target) {
     if (!target.empty() && target.front() != '/') {
         // Absolute form: the path starts after the authority.
         const auto scheme = target.find("://");
-        const auto slash = scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
+        const auto slash = scheme == std::string_view::npos ? std::string_view::npos
+                                                            : target.find('/', scheme + 3);
         target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     }
     return target.substr(0, target.find_first_of("?#"));
@@ -40,27 +42,40 @@ RespondState RespondState::parse(std::string_view configJson) {
     RespondState s;
     if (config->has("status")) s.status = config->getValue<int>("status");
     if (s.status < 200 || s.status > 599)
-        throw std::invalid_argument("status: expected a final status from 200 to 599, found " + std::to_string(s.status));
+        throw std::invalid_argument("status: expected a final status from 200 to 599, found " +
+                                    std::to_string(s.status));
     if (config->has("body")) s.body = config->getValue<std::string>("body");
     if ((s.status == 204 || s.status == 304) && !s.body.empty())
-        throw std::invalid_argument("body: a " + std::to_string(s.status) + " response has no body");
-    if (config->has("content_type")) s.contentType = config->getValue<std::string>("content_type");
-    else if (!s.body.empty()) s.contentType = "text/plain; charset=utf-8";
-    if (!isFieldValue(s.contentType)) throw std::invalid_argument("content_type: control characters are not allowed");
+        throw std::invalid_argument("body: a " + std::to_string(s.status) +
+                                    " response has no body");
+    if (config->has("content_type"))
+        s.contentType = config->getValue<std::string>("content_type");
+    else if (!s.body.empty())
+        s.contentType = "text/plain; charset=utf-8";
+    if (!isFieldValue(s.contentType))
+        throw std::invalid_argument("content_type: control characters are not allowed");
     if (config->has("headers")) {
         const auto headers = config->getObject("headers");
-        if (!headers) throw std::invalid_argument("headers: expected an object such as {\"Cache-Control\": \"no-cache\"}");
+        if (!headers)
+            throw std::invalid_argument(
+                "headers: expected an object such as {\"Cache-Control\": \"no-cache\"}");
         for (const auto& [name, value] : *headers) {
-            if (!isToken(name)) throw std::invalid_argument("headers: \"" + name + "\" is not a valid header name");
+            if (!isToken(name))
+                throw std::invalid_argument("headers: \"" + name + "\" is not a valid header name");
             if (!value.isString())
                 throw std::invalid_argument("headers." + name + ": expected a string");
             const std::string text = value.toString();
-            if (!isFieldValue(text)) throw std::invalid_argument("headers." + name + ": control characters are not allowed");
-            if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding") ||
-                equalsIgnoreCase(name, "connection"))
-                throw std::invalid_argument("headers." + name + ": the server sets this header itself");
-            if (equalsIgnoreCase(name, "content-type")) s.contentType = text;
-            else s.headers.emplace_back(name, text);
+            if (!isFieldValue(text))
+                throw std::invalid_argument("headers." + name +
+                                            ": control characters are not allowed");
+            if (equalsIgnoreCase(name, "content-length") ||
+                equalsIgnoreCase(name, "transfer-encoding") || equalsIgnoreCase(name, "connection"))
+                throw std::invalid_argument("headers." + name +
+                                            ": the server sets this header itself");
+            if (equalsIgnoreCase(name, "content-type"))
+                s.contentType = text;
+            else
+                s.headers.emplace_back(name, text);
         }
     }
     return s;
@@ -69,14 +84,18 @@ RespondState RespondState::parse(std::string_view configJson) {
 RedirectState RedirectState::parse(std::string_view configJson) {
     const auto config = parseObject(configJson);
     RedirectState s;
-    if (!config->has("to")) throw std::invalid_argument("to: missing; expected the target URL, such as \"https://example.com{path}\"");
+    if (!config->has("to"))
+        throw std::invalid_argument(
+            "to: missing; expected the target URL, such as \"https://example.com{path}\"");
     s.to = config->getValue<std::string>("to");
     if (s.to.empty() || !isFieldValue(s.to))
         throw std::invalid_argument("to: expected a URL without control characters");
     if (config->has("status")) s.status = config->getValue<int>("status");
     if (s.status != 301 && s.status != 302 && s.status != 303 && s.status != 307 && s.status != 308)
-        throw std::invalid_argument("status: expected 301, 302, 303, 307 or 308, found " + std::to_string(s.status));
-    s.templated = s.to.find("{path}") != std::string::npos || s.to.find("{query}") != std::string::npos;
+        throw std::invalid_argument("status: expected 301, 302, 303, 307 or 308, found " +
+                                    std::to_string(s.status));
+    s.templated =
+        s.to.find("{path}") != std::string::npos || s.to.find("{query}") != std::string::npos;
     return s;
 }
 
@@ -107,9 +126,11 @@ std::vector<keel::HandlerRegistration> registerHandlers(const keel::Context& ctx
             keel_request* r = req.raw();
             api->set_status(r, s.status);
             for (const auto& [name, value] : s.headers)
-                api->set_header(r, keel_str{name.data(), name.size()}, keel_str{value.data(), value.size()});
+                api->set_header(r, keel_str{name.data(), name.size()},
+                                keel_str{value.data(), value.size()});
             if (!s.contentType.empty())
-                api->set_header(r, keel_str{"Content-Type", 12}, keel_str{s.contentType.data(), s.contentType.size()});
+                api->set_header(r, keel_str{"Content-Type", 12},
+                                keel_str{s.contentType.data(), s.contentType.size()});
             api->end(r, s.body.data(), s.body.size());
             return keel::done;
         }));

@@ -11,8 +11,9 @@ Listener::Listener(std::string address, std::string host, std::uint16_t port, bo
     sni_ = [this](std::string_view name) -> SSL_CTX* {
         Server& server = Server::get();
         if (server.host() == nullptr) return nullptr;
-        keel_site* site = server.transport()->site_for(ctx(), keel_str{address_.data(), address_.size()},
-                                                       keel_str{name.data(), name.size()}, 1);
+        keel_site* site =
+            server.transport()->site_for(ctx(), keel_str{address_.data(), address_.size()},
+                                         keel_str{name.data(), name.size()}, 1);
         if (site == nullptr) return nullptr;
         const keel_str siteName = server.transport()->site_name(site);
         auto it = tlsBySite_.find(std::string_view(siteName.ptr, siteName.len));
@@ -20,7 +21,9 @@ Listener::Listener(std::string address, std::string host, std::uint16_t port, bo
     };
 }
 
-Listener::~Listener() { close(); }
+Listener::~Listener() {
+    close();
+}
 
 void Listener::open(uv_loop_t* loop) {
     sockaddr_storage address{};
@@ -33,12 +36,14 @@ void Listener::open(uv_loop_t* loop) {
     } else {
         rc = uv_ip4_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&address));
     }
-    if (rc != 0) throw ConfigError("listener " + address_ + ": not an IP address: " + uv_strerror(rc));
+    if (rc != 0)
+        throw ConfigError("listener " + address_ + ": not an IP address: " + uv_strerror(rc));
     handle_ = new uv_tcp_t;
     uv_tcp_init(loop, handle_);
     handle_->data = this;
     auto fail = [&](int code) {
-        uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+        uv_close(reinterpret_cast<uv_handle_t*>(handle_),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
         handle_ = nullptr;
         throw ConfigError("cannot listen on " + address_ + ": " + uv_strerror(code));
     };
@@ -54,8 +59,9 @@ void Listener::open(uv_loop_t* loop) {
     sockaddr_storage bound{};
     int length = sizeof bound;
     if (uv_tcp_getsockname(handle_, reinterpret_cast<sockaddr*>(&bound), &length) == 0)
-        boundPort_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                       : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+        boundPort_ =
+            ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     closed_ = false;
 }
 
@@ -66,7 +72,8 @@ void Listener::close() {
     }
     closed_ = true;
     handle_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(handle_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     handle_ = nullptr;
 }
 
@@ -77,12 +84,16 @@ std::string Listener::boundText() const {
     return host_ + ":" + port;
 }
 
-void Listener::setTls(std::map<std::string, TlsContextPtr, std::less<>> bySite, std::string defaultSite) {
+void Listener::setTls(std::map<std::string, TlsContextPtr, std::less<>> bySite,
+                      std::string defaultSite) {
     tlsBySite_ = std::move(bySite);
     auto it = tlsBySite_.find(defaultSite);
-    if (it != tlsBySite_.end()) defaultTls_ = it->second;
-    else if (!tlsBySite_.empty()) defaultTls_ = tlsBySite_.begin()->second;
-    else defaultTls_.reset();
+    if (it != tlsBySite_.end())
+        defaultTls_ = it->second;
+    else if (!tlsBySite_.empty())
+        defaultTls_ = tlsBySite_.begin()->second;
+    else
+        defaultTls_.reset();
 }
 
 void Listener::onConnection(uv_stream_t* handle, int status) {
@@ -90,7 +101,8 @@ void Listener::onConnection(uv_stream_t* handle, int status) {
     if (self == nullptr) return;
     Server& server = Server::get();
     if (status < 0) {
-        server.log(self->ctx(), KEEL_LOG_WARN, "accept on " + self->address_ + " failed: " + uv_strerror(status));
+        server.log(self->ctx(), KEEL_LOG_WARN,
+                   "accept on " + self->address_ + " failed: " + uv_strerror(status));
         return;
     }
     invoke(self->ctx(), "connection", [&] {

@@ -59,13 +59,16 @@ public:
     void setTls(std::map<std::string, TlsContextPtr, std::less<>> bySite, std::string defaultSite);
     SSL_CTX* defaultTls() const { return defaultTls_ ? defaultTls_->get() : nullptr; }
     const SniResolver* sni() const { return &sni_; }
-    const std::map<std::string, TlsContextPtr, std::less<>>& tlsBySite() const { return tlsBySite_; }
+    const std::map<std::string, TlsContextPtr, std::less<>>& tlsBySite() const {
+        return tlsBySite_;
+    }
 
     // --- the sites of Host names ---------------------------------------------------------
     /// The site a Host header chose lately, while `generation` (Server::generation(), which
     /// moves whenever sites or settings change) is current: most connections send one Host,
     /// and a lookup by the kernel costs a lower-cased copy and a scan of the address's sites.
-    bool cachedSite(std::string_view host, std::uint64_t generation, keel_site*& site, SiteSettingsPtr& settings) const {
+    bool cachedSite(std::string_view host, std::uint64_t generation, keel_site*& site,
+                    SiteSettingsPtr& settings) const {
         for (const auto& c : hostCache_)
             if (c.site != nullptr && c.generation == generation && c.host == host) {
                 site = c.site;
@@ -74,7 +77,8 @@ public:
             }
         return false;
     }
-    void rememberSite(std::string_view host, std::uint64_t generation, keel_site* site, SiteSettingsPtr settings) {
+    void rememberSite(std::string_view host, std::uint64_t generation, keel_site* site,
+                      SiteSettingsPtr settings) {
         if (host.size() > 255) return;
         CachedHost& c = hostCache_[nextCached_++ % hostCache_.size()];
         c.host.assign(host);

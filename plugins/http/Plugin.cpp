@@ -54,7 +54,8 @@ public:
     })json";
 
     explicit Http(keel::Context ctx)
-        : ctx_(ctx), config_(keel::http::Config::parse(ctx.configJson())), handlers_(keel::http::registerHandlers(ctx)) {}
+        : ctx_(ctx), config_(keel::http::Config::parse(ctx.configJson())),
+          handlers_(keel::http::registerHandlers(ctx)) {}
 
     ~Http() { Server::get().forget(member_); }
 
@@ -66,7 +67,8 @@ public:
         auto settings = std::make_shared<keel::http::SiteSettings>();
         settings->site.assign(site.ptr, site.len);
         settings->config = config_;
-        if (config_.accessLog) settings->accessLog = std::make_shared<keel::http::AccessLog>(*config_.accessLog);
+        if (config_.accessLog)
+            settings->accessLog = std::make_shared<keel::http::AccessLog>(*config_.accessLog);
         member_.ctx = ctx_.raw();
         member_.host = ctx_.host();
         member_.site = settings->site;
@@ -89,9 +91,12 @@ public:
                 }
             });
         }
-        reloaded_ = ctx_.subscribe("site.reloaded", [this](const keel::Event&) { Server::get().refresh(member_); });
-        hangup_ = ctx_.subscribe("kernel.reload", [](const keel::Event&) { Server::get().reload(); });
-        stopping_ = ctx_.subscribe("kernel.stopping", [](const keel::Event&) { Server::get().beginStop(); });
+        reloaded_ = ctx_.subscribe("site.reloaded",
+                                   [this](const keel::Event&) { Server::get().refresh(member_); });
+        hangup_ =
+            ctx_.subscribe("kernel.reload", [](const keel::Event&) { Server::get().reload(); });
+        stopping_ = ctx_.subscribe("kernel.stopping",
+                                   [](const keel::Event&) { Server::get().beginStop(); });
     }
 
     int stop() {

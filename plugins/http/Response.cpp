@@ -16,12 +16,18 @@ struct TokenTable {
     bool token[256] = {};
     bool value[256] = {};
     constexpr TokenTable() {
-        for (int c = '0'; c <= '9'; ++c) token[c] = true;
-        for (int c = 'a'; c <= 'z'; ++c) token[c] = true;
-        for (int c = 'A'; c <= 'Z'; ++c) token[c] = true;
-        for (char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
-        for (int c = 0x21; c <= 0x7e; ++c) value[c] = true;
-        for (int c = 0x80; c <= 0xff; ++c) value[c] = true; // obs-text
+        for (int c = '0'; c <= '9'; ++c)
+            token[c] = true;
+        for (int c = 'a'; c <= 'z'; ++c)
+            token[c] = true;
+        for (int c = 'A'; c <= 'Z'; ++c)
+            token[c] = true;
+        for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+            token[static_cast<unsigned char>(c)] = true;
+        for (int c = 0x21; c <= 0x7e; ++c)
+            value[c] = true;
+        for (int c = 0x80; c <= 0xff; ++c)
+            value[c] = true; // obs-text
         value[' '] = true;
         value['\t'] = true;
     }
@@ -35,7 +41,9 @@ void appendNumber(Buffer& out, std::uint64_t n) {
     out.commit(static_cast<std::size_t>(end - p));
 }
 
-bool bodyAllowedFor(int status) { return status >= 200 && status != 204 && status != 304; }
+bool bodyAllowedFor(int status) {
+    return status >= 200 && status != 204 && status != 304;
+}
 
 } // namespace
 
@@ -97,7 +105,9 @@ std::string_view reasonPhrase(int status) {
     }
 }
 
-bool isTokenChar(unsigned char c) { return kTable.token[c]; }
+bool isTokenChar(unsigned char c) {
+    return kTable.token[c];
+}
 
 bool isToken(std::string_view s) {
     if (s.empty()) return false;
@@ -120,8 +130,10 @@ bool hasToken(std::string_view value, std::string_view token) {
     while (!value.empty()) {
         const auto comma = value.find(',');
         std::string_view item = value.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
         if (equalsIgnoreCase(item, token)) return true;
         if (comma == std::string_view::npos) break;
         value.remove_prefix(comma + 1);
@@ -137,15 +149,16 @@ void Clock::set(std::int64_t unixSeconds, std::uint64_t validUntilMs) {
     const std::time_t t = static_cast<std::time_t>(unixSeconds);
     std::tm parts{};
     ::gmtime_r(&t, &parts);
-    dateLength_ = static_cast<std::size_t>(std::snprintf(
-        date_, sizeof date_, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", kDays[parts.tm_wday], parts.tm_mday,
+    dateLength_ = static_cast<std::size_t>(
+        std::snprintf(date_, sizeof date_, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                      kDays[parts.tm_wday], parts.tm_mday, kMonths[parts.tm_mon],
+                      parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec));
+    logLength_ = static_cast<std::size_t>(std::snprintf(
+        log_, sizeof log_, "%02d/%s/%04d:%02d:%02d:%02d +0000", parts.tm_mday,
         kMonths[parts.tm_mon], parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec));
-    logLength_ = static_cast<std::size_t>(std::snprintf(log_, sizeof log_, "%02d/%s/%04d:%02d:%02d:%02d +0000",
-                                                        parts.tm_mday, kMonths[parts.tm_mon], parts.tm_year + 1900,
-                                                        parts.tm_hour, parts.tm_min, parts.tm_sec));
-    isoLength_ = static_cast<std::size_t>(std::snprintf(iso_, sizeof iso_, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                                                        parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                                                        parts.tm_hour, parts.tm_min, parts.tm_sec));
+    isoLength_ = static_cast<std::size_t>(
+        std::snprintf(iso_, sizeof iso_, "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900,
+                      parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec));
 }
 
 void Clock::refresh(std::uint64_t loopMs) {
@@ -155,8 +168,8 @@ void Clock::refresh(std::uint64_t loopMs) {
     set(now.tv_sec, loopMs + static_cast<std::uint64_t>(1000 - now.tv_usec / 1000));
 }
 
-HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* headers, std::size_t count,
-                      std::string_view dateLine) {
+HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* headers,
+                      std::size_t count, std::string_view dateLine) {
     HeadResult result;
     result.close = spec.close;
     bool ownDate = true;
@@ -186,8 +199,10 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
     result.bodyAllowed = statusBody && !spec.head;
     // HTTP/1.0 has no chunked encoding: a streamed body ends when the connection does.
     if (statusBody && spec.contentLength < 0) {
-        if (spec.versionMinor >= 1) result.chunked = true;
-        else result.close = true;
+        if (spec.versionMinor >= 1)
+            result.chunked = true;
+        else
+            result.close = true;
     }
 
     char* const start = out.reserve(size);
@@ -209,7 +224,8 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
     for (std::size_t i = 0; i < count; ++i) {
         const std::string_view name(headers[i].name.ptr, headers[i].name.len);
         const std::string_view value(headers[i].value.ptr, headers[i].value.len);
-        if ((name.size() == 10 && (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive"))) ||
+        if ((name.size() == 10 &&
+             (equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive"))) ||
             (name.size() == 14 && equalsIgnoreCase(name, "content-length")) ||
             (name.size() == 17 && equalsIgnoreCase(name, "transfer-encoding")))
             continue;
@@ -233,8 +249,10 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
             put("\r\n");
         }
     }
-    if (result.close) put("Connection: close\r\n");
-    else if (spec.versionMinor == 0) put("Connection: keep-alive\r\n");
+    if (result.close)
+        put("Connection: close\r\n");
+    else if (spec.versionMinor == 0)
+        put("Connection: keep-alive\r\n");
     if (ownRequestId && isFieldValue(spec.requestId)) {
         put("X-Request-Id: ");
         put(spec.requestId);
@@ -245,8 +263,8 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
     return result;
 }
 
-void formatError(Buffer& out, int status, std::string_view code, std::string_view message, std::string_view dateLine,
-                 std::string_view requestId) {
+void formatError(Buffer& out, int status, std::string_view code, std::string_view message,
+                 std::string_view dateLine, std::string_view requestId) {
     // code and message are ours (ASCII without quotes or backslashes): no escaping needed.
     const std::size_t bodyLength = 40 + code.size() + message.size();
     out.append("HTTP/1.1 ");
@@ -255,7 +273,8 @@ void formatError(Buffer& out, int status, std::string_view code, std::string_vie
     out.append(reasonPhrase(status));
     out.append("\r\n", 2);
     out.append(dateLine);
-    out.append("Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ");
+    out.append("Content-Type: application/json; charset=utf-8\r\nCache-Control: "
+               "no-store\r\nContent-Length: ");
     appendNumber(out, bodyLength);
     out.append("\r\nConnection: close\r\n");
     if (!requestId.empty()) {

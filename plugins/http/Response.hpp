@@ -66,31 +66,31 @@ private:
 /// What the connection knows about the response it is about to start.
 struct HeadSpec {
     int status = 200;
-    int versionMinor = 1;             // the request's HTTP/1.x
-    std::int64_t contentLength = -1;  // -1: streamed
-    bool head = false;                // a HEAD request: no body follows whatever the framing says
-    bool close = false;               // the connection closes after this response
-    std::string_view requestId;       // echoed as X-Request-Id when non-empty
+    int versionMinor = 1;            // the request's HTTP/1.x
+    std::int64_t contentLength = -1; // -1: streamed
+    bool head = false;               // a HEAD request: no body follows whatever the framing says
+    bool close = false;              // the connection closes after this response
+    std::string_view requestId;      // echoed as X-Request-Id when non-empty
 };
 
 /// What formatHead decided.
 struct HeadResult {
-    bool chunked = false;     // the body goes out in chunks
-    bool bodyAllowed = true;  // the status allows a body and the request was not HEAD
-    bool close = false;       // the connection closes after this response
-    std::size_t dropped = 0;  // headers dropped because their name or value was unsafe
+    bool chunked = false;    // the body goes out in chunks
+    bool bodyAllowed = true; // the status allows a body and the request was not HEAD
+    bool close = false;      // the connection closes after this response
+    std::size_t dropped = 0; // headers dropped because their name or value was unsafe
 };
 
 /// Appends the head. The pipeline's Content-Length, Transfer-Encoding, Connection and
 /// Keep-Alive headers are not copied (framing is the transport's); "Connection: close" among
 /// them makes the response close the connection.
-HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* headers, std::size_t count,
-                      std::string_view dateLine);
+HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* headers,
+                      std::size_t count, std::string_view dateLine);
 
 /// A complete response the transport makes itself (protocol errors, 421): the kernel's error
 /// body {"success":false,"code":...,"message":...}, always with Connection: close.
-void formatError(Buffer& out, int status, std::string_view code, std::string_view message, std::string_view dateLine,
-                 std::string_view requestId = {});
+void formatError(Buffer& out, int status, std::string_view code, std::string_view message,
+                 std::string_view dateLine, std::string_view requestId = {});
 
 /// Appends `text` as a JSON string literal (quotes, escapes; bytes outside printable ASCII
 /// as \u00XX, so the result is valid JSON whatever the request sent).

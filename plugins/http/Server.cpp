@@ -20,7 +20,8 @@ namespace {
 constexpr std::uint64_t kSweepMs = 250;
 constexpr std::uint64_t kLogFlushMs = 1000;
 
-const char* const kTopicNames[] = {"http.listening", "http.connection", "http.request", "http.checkContinue", "http.close"};
+const char* const kTopicNames[] = {"http.listening", "http.connection", "http.request",
+                                   "http.checkContinue", "http.close"};
 
 /// One listener of one site, as sites_json describes it.
 struct SiteListener {
@@ -40,7 +41,8 @@ std::vector<SiteEntry> readSites(const keel_host_api* host, keel_ctx* ctx) {
     std::vector<SiteEntry> sites;
     const keel_str json = host->transport->sites_json(ctx);
     Poco::JSON::Parser parser;
-    const auto root = parser.parse(std::string(json.ptr, json.len)).extract<Poco::JSON::Array::Ptr>();
+    const auto root =
+        parser.parse(std::string(json.ptr, json.len)).extract<Poco::JSON::Array::Ptr>();
     for (const auto& item : *root) {
         const auto obj = item.extract<Poco::JSON::Object::Ptr>();
         SiteEntry site;
@@ -117,7 +119,8 @@ void Server::log(keel_ctx* ctx, keel_log_level level, std::string_view text) con
 }
 
 bool Server::wants(keel_ctx* ctx, Topic topic) const {
-    return host_ != nullptr && ctx != nullptr && host_->has_subscribers(ctx, topics_[static_cast<int>(topic)]) != 0;
+    return host_ != nullptr && ctx != nullptr &&
+           host_->has_subscribers(ctx, topics_[static_cast<int>(topic)]) != 0;
 }
 
 void Server::publish(keel_ctx* ctx, Topic topic, std::string_view json) const {
@@ -127,8 +130,7 @@ void Server::publish(keel_ctx* ctx, Topic topic, std::string_view json) const {
     host_->publish(ctx, topics_[static_cast<int>(topic)], &payload);
 }
 
-template <class F>
-void Server::callback(const char* what, F&& fn) {
+template <class F> void Server::callback(const char* what, F&& fn) {
     invoke(anyCtx(), what, std::forward<F>(fn));
 }
 
@@ -140,7 +142,8 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
     host_ = host;
     stopping_ = false;
     ++generation_;
-    if (idPrefix_ == 0 && RAND_bytes(reinterpret_cast<unsigned char*>(&idPrefix_), sizeof idPrefix_) != 1)
+    if (idPrefix_ == 0 &&
+        RAND_bytes(reinterpret_cast<unsigned char*>(&idPrefix_), sizeof idPrefix_) != 1)
         idPrefix_ = static_cast<std::uint32_t>(::getpid());
     if (!readBuffer_) readBuffer_ = std::make_unique<char[]>(kReadBufferSize);
     if (!plainBuffer_) plainBuffer_ = std::make_unique<char[]>(kPlainBufferSize);
@@ -155,7 +158,9 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
     sweepTimer_ = makeTimer();
     deferTimer_ = makeTimer();
     logTimer_ = makeTimer();
-    uv_timer_start(logTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->flushLogs(); }, kLogFlushMs, kLogFlushMs);
+    uv_timer_start(
+        logTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->flushLogs(); }, kLogFlushMs,
+        kLogFlushMs);
 }
 
 bool Server::siteListed(const keel_host_api* host, keel_ctx* ctx, std::string_view site) const {
@@ -170,16 +175,19 @@ bool Server::siteListed(const keel_host_api* host, keel_ctx* ctx, std::string_vi
 void Server::join(Member& member) {
     uv_loop_t* loop = static_cast<uv_loop_t*>(member.host->uv_loop(member.ctx));
     if (loop_ != nullptr && loop_ != loop)
-        throw ConfigError("the http plugin serves one kernel per process, and another one is running");
+        throw ConfigError(
+            "the http plugin serves one kernel per process, and another one is running");
     if (loop_ == nullptr) start(loop, member.host);
     for (int i = 0; i < static_cast<int>(Topic::count_); ++i)
-        topics_[i] = host_->topic(member.ctx, keel_str{kTopicNames[i], std::strlen(kTopicNames[i])});
+        topics_[i] =
+            host_->topic(member.ctx, keel_str{kTopicNames[i], std::strlen(kTopicNames[i])});
     members_.push_back(&member);
     if (!member.site.empty()) settings_[member.site] = member.settings;
     try {
         acquireListeners(member);
     } catch (...) {
-        for (const auto& l : std::vector<ListenerPtr>(member.listeners)) releaseListener(member, l);
+        for (const auto& l : std::vector<ListenerPtr>(member.listeners))
+            releaseListener(member, l);
         member.draining.clear();
         members_.erase(std::remove(members_.begin(), members_.end(), &member), members_.end());
         auto it = settings_.find(member.site);
@@ -196,8 +204,9 @@ void Server::acquireListeners(Member& member) {
     const SiteEntry* site = findSite(sites, member.site);
     if (site == nullptr) return;
     for (const auto& l : site->listeners) {
-        const bool held = std::any_of(member.listeners.begin(), member.listeners.end(),
-                                      [&](const ListenerPtr& p) { return p->address() == l.address; });
+        const bool held =
+            std::any_of(member.listeners.begin(), member.listeners.end(),
+                        [&](const ListenerPtr& p) { return p->address() == l.address; });
         if (held) continue;
         const bool tls = !l.cert.empty();
         // The certificate is checked now, so a missing or mismatched key stops the start.
@@ -205,31 +214,34 @@ void Server::acquireListeners(Member& member) {
             try {
                 tlsContext(l.cert, l.key);
             } catch (const ConfigError& e) {
-                throw ConfigError("listener " + l.address + " (site " + member.site + "): " + e.what());
+                throw ConfigError("listener " + l.address + " (site " + member.site +
+                                  "): " + e.what());
             }
         }
         ListenerPtr listener;
         if (auto it = listeners_.find(l.address); it != listeners_.end()) {
             listener = it->second;
             if (listener->tls() != tls)
-                throw ConfigError("listener " + l.address + " (site " + member.site + "): " +
-                                  (tls ? "TLS is configured here, but another site listens on this address without it"
-                                       : "another site listens on this address with TLS, this one without"));
+                throw ConfigError(
+                    "listener " + l.address + " (site " + member.site + "): " +
+                    (tls ? "TLS is configured here, but another site listens on this address "
+                           "without it"
+                         : "another site listens on this address with TLS, this one without"));
         } else {
             listener = std::make_shared<Listener>(l.address, l.host, l.port, tls);
             listener->setDefaults(member.settings ? member.settings : fallback_);
             listener->open(loop_); // throws ConfigError
             listeners_[l.address] = listener;
-            const std::string text = "listening on " + listener->boundText() + " (site " + member.site +
-                                     (tls ? ", TLS)" : ")");
+            const std::string text = "listening on " + listener->boundText() + " (site " +
+                                     member.site + (tls ? ", TLS)" : ")");
             log(member.ctx, KEEL_LOG_INFO, text);
             if (wants(member.ctx, Topic::listening)) {
                 std::string json = "{\"address\":";
                 appendJsonString(json, l.address);
                 json += ",\"bound\":";
                 appendJsonString(json, listener->boundText());
-                json += ",\"port\":" + std::to_string(listener->boundPort()) + ",\"tls\":" + (tls ? "true" : "false") +
-                        ",\"site\":";
+                json += ",\"port\":" + std::to_string(listener->boundPort()) +
+                        ",\"tls\":" + (tls ? "true" : "false") + ",\"site\":";
                 appendJsonString(json, member.site);
                 json += "}";
                 publish(member.ctx, Topic::listening, json);
@@ -243,9 +255,11 @@ void Server::acquireListeners(Member& member) {
 std::string_view Server::nextRequestId(char (&out)[20]) {
     static const char kHex[] = "0123456789abcdef";
     std::uint32_t prefix = idPrefix_;
-    for (int i = 7; i >= 0; --i, prefix >>= 4) out[i] = kHex[prefix & 15];
+    for (int i = 7; i >= 0; --i, prefix >>= 4)
+        out[i] = kHex[prefix & 15];
     std::uint64_t counter = ++idCounter_;
-    for (int i = 19; i >= 8; --i, counter >>= 4) out[i] = kHex[counter & 15];
+    for (int i = 19; i >= 8; --i, counter >>= 4)
+        out[i] = kHex[counter & 15];
     return std::string_view(out, sizeof out);
 }
 
@@ -278,8 +292,9 @@ void Server::refreshListeners(keel_ctx* ctx) {
                     bySite[site.name] = tlsContext(l.cert, l.key);
                 } catch (const ConfigError& e) {
                     // A bad file after a reload: the site keeps the certificate it had.
-                    log(ctx, KEEL_LOG_ERROR, "listener " + address + " (site " + site.name + "): " + e.what() +
-                                                 "; keeping the certificate loaded before");
+                    log(ctx, KEEL_LOG_ERROR,
+                        "listener " + address + " (site " + site.name + "): " + e.what() +
+                            "; keeping the certificate loaded before");
                     auto old = listener->tlsBySite().find(site.name);
                     if (old != listener->tlsBySite().end()) bySite[site.name] = old->second;
                 }
@@ -300,9 +315,11 @@ void Server::refresh(Member& member) {
     }
     const SiteEntry* site = findSite(sites, member.site);
     for (const auto& listener : std::vector<ListenerPtr>(member.listeners)) {
-        const bool wanted = site != nullptr && std::any_of(site->listeners.begin(), site->listeners.end(), [&](const auto& l) {
-                                return l.address == listener->address() && l.cert.empty() != listener->tls();
-                            });
+        const bool wanted =
+            site != nullptr &&
+            std::any_of(site->listeners.begin(), site->listeners.end(), [&](const auto& l) {
+                return l.address == listener->address() && l.cert.empty() != listener->tls();
+            });
         if (!wanted) releaseListener(member, listener);
     }
     try {
@@ -316,14 +333,18 @@ void Server::refresh(Member& member) {
 void Server::releaseListener(Member& member, const ListenerPtr& listener) {
     auto& users = listener->users;
     users.erase(std::remove(users.begin(), users.end(), &member), users.end());
-    member.listeners.erase(std::remove(member.listeners.begin(), member.listeners.end(), listener), member.listeners.end());
+    member.listeners.erase(std::remove(member.listeners.begin(), member.listeners.end(), listener),
+                           member.listeners.end());
     if (!users.empty()) return;
     listener->setLastCtx(member.ctx);
-    if (auto it = listeners_.find(listener->address()); it != listeners_.end() && it->second == listener) listeners_.erase(it);
+    if (auto it = listeners_.find(listener->address());
+        it != listeners_.end() && it->second == listener)
+        listeners_.erase(it);
     const bool wasOpen = !listener->closed();
     listener->close();
     if (listener->connections > 0) {
-        if (std::find(closing_.begin(), closing_.end(), listener) == closing_.end()) closing_.push_back(listener);
+        if (std::find(closing_.begin(), closing_.end(), listener) == closing_.end())
+            closing_.push_back(listener);
         member.draining.push_back(listener);
         for (Connection* c = first_; c != nullptr; c = c->next)
             if (&c->listener() == listener.get()) c->drain();
@@ -340,20 +361,24 @@ bool Server::leave(Member& member) {
     ++generation_;
     if (host_ == nullptr) return false;
     // Another instance of the same site (a reload's new one) takes over its settings.
-    if (auto it = settings_.find(member.site); it != settings_.end() && it->second == member.settings) {
+    if (auto it = settings_.find(member.site);
+        it != settings_.end() && it->second == member.settings) {
         settings_.erase(it);
         for (const Member* other : members_)
-            if (other != &member && other->site == member.site && !other->leaving) settings_[other->site] = other->settings;
+            if (other != &member && other->site == member.site && !other->leaving)
+                settings_[other->site] = other->settings;
     }
     if (member.settings && member.settings->accessLog) member.settings->accessLog->flush();
-    for (const auto& listener : std::vector<ListenerPtr>(member.listeners)) releaseListener(member, listener);
+    for (const auto& listener : std::vector<ListenerPtr>(member.listeners))
+        releaseListener(member, listener);
     const bool last = std::none_of(members_.begin(), members_.end(),
                                    [&](const Member* m) { return m != &member && !m->leaving; });
     if (last) {
         // The last instance: every connection in the process is its to wait for.
         beginStop();
         for (const auto& l : closing_)
-            if (std::find(member.draining.begin(), member.draining.end(), l) == member.draining.end())
+            if (std::find(member.draining.begin(), member.draining.end(), l) ==
+                member.draining.end())
                 member.draining.push_back(l);
     }
     std::erase_if(member.draining, [](const ListenerPtr& l) { return l->connections == 0; });
@@ -369,8 +394,10 @@ void Server::forget(Member& member) {
     ++generation_;
     members_.erase(it);
     member.stopDone = nullptr;
-    if (auto s = settings_.find(member.site); s != settings_.end() && s->second == member.settings) settings_.erase(s);
-    for (const auto& listener : std::vector<ListenerPtr>(member.listeners)) releaseListener(member, listener);
+    if (auto s = settings_.find(member.site); s != settings_.end() && s->second == member.settings)
+        settings_.erase(s);
+    for (const auto& listener : std::vector<ListenerPtr>(member.listeners))
+        releaseListener(member, listener);
     if (members_.empty()) {
         shutdownNow();
         return;
@@ -389,7 +416,8 @@ void Server::beginStop() {
         const bool wasOpen = !listener->closed();
         listener->close();
         if (listener->connections > 0) {
-            if (std::find(closing_.begin(), closing_.end(), listener) == closing_.end()) closing_.push_back(listener);
+            if (std::find(closing_.begin(), closing_.end(), listener) == closing_.end())
+                closing_.push_back(listener);
         } else if (wasOpen && wants(listener->ctx(), Topic::close)) {
             std::string json = "{\"address\":";
             appendJsonString(json, address);
@@ -413,7 +441,8 @@ void Server::reload() {
     for (const auto& [site, settings] : settings_) {
         if (!settings->accessLog) continue;
         std::string error;
-        if (!settings->accessLog->reopen(error)) log(ctx, KEEL_LOG_ERROR, "site " + site + ": " + error);
+        if (!settings->accessLog->reopen(error))
+            log(ctx, KEEL_LOG_ERROR, "site " + site + ": " + error);
     }
 }
 
@@ -427,13 +456,15 @@ void Server::shutdownNow() {
         c->closeNow();
         c = next;
     }
-    for (auto& [address, listener] : listeners_) listener->close();
+    for (auto& [address, listener] : listeners_)
+        listener->close();
     listeners_.clear();
     flushLogs();
     settings_.clear();
     for (uv_timer_t* timer : {sweepTimer_, deferTimer_, logTimer_})
         if (timer != nullptr)
-            uv_close(reinterpret_cast<uv_handle_t*>(timer), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+            uv_close(reinterpret_cast<uv_handle_t*>(timer),
+                     [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
     sweepTimer_ = deferTimer_ = logTimer_ = nullptr;
     deferred_.clear();
     closing_.clear();
@@ -472,16 +503,21 @@ void Server::add(Connection* connection) {
     if (first_ != nullptr) first_->prev = connection;
     first_ = connection;
     if (connectionCount_++ == 0 && sweepTimer_ != nullptr)
-        uv_timer_start(sweepTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); }, kSweepMs, kSweepMs);
+        uv_timer_start(
+            sweepTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); }, kSweepMs,
+            kSweepMs);
 }
 
 void Server::remove(Connection* connection) {
-    if (connection->prev != nullptr) connection->prev->next = connection->next;
-    else if (first_ == connection) first_ = connection->next;
+    if (connection->prev != nullptr)
+        connection->prev->next = connection->next;
+    else if (first_ == connection)
+        first_ = connection->next;
     if (connection->next != nullptr) connection->next->prev = connection->prev;
     connection->prev = connection->next = nullptr;
     if (connection->deferred) {
-        deferred_.erase(std::remove(deferred_.begin(), deferred_.end(), connection), deferred_.end());
+        deferred_.erase(std::remove(deferred_.begin(), deferred_.end(), connection),
+                        deferred_.end());
         connection->deferred = false;
     }
     if (--connectionCount_ == 0) {
@@ -498,7 +534,8 @@ void Server::defer(Connection* connection) {
         // A zero timeout runs in the next iteration's timers phase; referenced meanwhile so
         // the loop does not exit with work pending.
         uv_ref(reinterpret_cast<uv_handle_t*>(deferTimer_));
-        uv_timer_start(deferTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->runDeferred(); }, 0, 0);
+        uv_timer_start(
+            deferTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->runDeferred(); }, 0, 0);
     }
 }
 
@@ -508,7 +545,8 @@ void Server::runDeferred() {
         while (!deferred_.empty()) {
             std::vector<Connection*> batch;
             batch.swap(deferred_);
-            for (Connection* c : batch) c->deferred = false;
+            for (Connection* c : batch)
+                c->deferred = false;
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 // A connection closed by an earlier one's work left the batch in remove().
                 Connection* c = batch[i];
@@ -553,7 +591,8 @@ void Server::maybeFinishStops() {
         Member* m = members_[i];
         if (!m->stopDone) continue;
         std::erase_if(m->draining, [](const ListenerPtr& l) { return l->connections == 0; });
-        const bool last = std::none_of(members_.begin(), members_.end(), [&](const Member* o) { return !o->leaving; });
+        const bool last = std::none_of(members_.begin(), members_.end(),
+                                       [&](const Member* o) { return !o->leaving; });
         if (!m->draining.empty() || (last && connectionCount_ > 0)) continue;
         auto done = std::move(m->stopDone);
         m->stopDone = nullptr;
@@ -564,7 +603,8 @@ void Server::maybeFinishStops() {
         // holding it, the next kernel in this process starts afresh).
         if (last) shutdownNow();
         // The member is stopped now; the kernel goes on with the next plugin.
-        host->make_callback(ctx, "stop", [](void* fn) { (*static_cast<std::function<void()>*>(fn))(); }, &done);
+        host->make_callback(
+            ctx, "stop", [](void* fn) { (*static_cast<std::function<void()>*>(fn))(); }, &done);
         return; // members_ may have changed
     }
 }

@@ -44,12 +44,12 @@ using SiteSettingsPtr = std::shared_ptr<const SiteSettings>;
 struct Member {
     keel_ctx* ctx = nullptr;
     const keel_host_api* host = nullptr;
-    std::string site;             // "" outside a site: such an instance serves nothing
+    std::string site; // "" outside a site: such an instance serves nothing
     SiteSettingsPtr settings;
-    std::vector<ListenerPtr> listeners;   // the addresses its site listens on
-    std::vector<ListenerPtr> draining;    // closed for it, waited for by its stop
-    std::function<void()> stopDone;       // set while its stop is pending
-    bool leaving = false;                 // stop() was called
+    std::vector<ListenerPtr> listeners; // the addresses its site listens on
+    std::vector<ListenerPtr> draining;  // closed for it, waited for by its stop
+    std::function<void()> stopDone;     // set while its stop is pending
+    bool leaving = false;               // stop() was called
 };
 
 /// One request head being read: its bytes (target, names, values) and where each header is.
@@ -151,8 +151,7 @@ private:
     void sweep();
     void runDeferred();
     void flushLogs();
-    template <class F>
-    void callback(const char* what, F&& fn);
+    template <class F> void callback(const char* what, F&& fn);
 
     uv_loop_t* loop_ = nullptr;
     const keel_host_api* host_ = nullptr;
@@ -182,8 +181,7 @@ private:
 /// Runs `fn` as a loop callback on behalf of the instance `ctx` (the kernel's make_callback:
 /// timed by the lag monitor, nextTick and microtask queues drained after). Exceptions are
 /// logged, never thrown into libuv. Without a context (every instance gone), runs it plainly.
-template <class F>
-void invoke(keel_ctx* ctx, const char* what, F&& fn) {
+template <class F> void invoke(keel_ctx* ctx, const char* what, F&& fn) {
     using Fn = std::remove_reference_t<F>;
     struct Call {
         Fn* fn;
@@ -195,13 +193,17 @@ void invoke(keel_ctx* ctx, const char* what, F&& fn) {
         try {
             (*c->fn)();
         } catch (const std::exception& e) {
-            Server::get().log(c->ctx, KEEL_LOG_ERROR, std::string("uncaught exception in ") + c->what + ": " + e.what());
+            Server::get().log(c->ctx, KEEL_LOG_ERROR,
+                              std::string("uncaught exception in ") + c->what + ": " + e.what());
         } catch (...) {
-            Server::get().log(c->ctx, KEEL_LOG_ERROR, std::string("uncaught exception in ") + c->what);
+            Server::get().log(c->ctx, KEEL_LOG_ERROR,
+                              std::string("uncaught exception in ") + c->what);
         }
     };
-    if (ctx == nullptr) run(&call);
-    else Server::get().host()->make_callback(ctx, what, run, &call);
+    if (ctx == nullptr)
+        run(&call);
+    else
+        Server::get().host()->make_callback(ctx, what, run, &call);
 }
 
 } // namespace keel::http

@@ -32,14 +32,17 @@ int onServerName(SSL* ssl, int*, void*) {
     const auto* resolver = static_cast<const SniResolver*>(SSL_get_ex_data(ssl, resolverIndex()));
     const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (resolver == nullptr || name == nullptr || !*resolver) return SSL_TLSEXT_ERR_OK;
-    if (SSL_CTX* ctx = (*resolver)(name); ctx != nullptr && ctx != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, ctx);
+    if (SSL_CTX* ctx = (*resolver)(name); ctx != nullptr && ctx != SSL_get_SSL_CTX(ssl))
+        SSL_set_SSL_CTX(ssl, ctx);
     return SSL_TLSEXT_ERR_OK;
 }
 
-int onAlpn(SSL*, const unsigned char** out, unsigned char* outLength, const unsigned char* in, unsigned inLength, void*) {
+int onAlpn(SSL*, const unsigned char** out, unsigned char* outLength, const unsigned char* in,
+           unsigned inLength, void*) {
     static const unsigned char kOurs[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     unsigned char* selected = nullptr;
-    if (SSL_select_next_proto(&selected, outLength, kOurs, sizeof kOurs, in, inLength) == OPENSSL_NPN_NEGOTIATED) {
+    if (SSL_select_next_proto(&selected, outLength, kOurs, sizeof kOurs, in, inLength) ==
+        OPENSSL_NPN_NEGOTIATED) {
         *out = selected;
         return SSL_TLSEXT_ERR_OK;
     }
@@ -48,7 +51,7 @@ int onAlpn(SSL*, const unsigned char** out, unsigned char* outLength, const unsi
 }
 
 std::string fileProblem(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
     if (!S_ISREG(st.st_mode)) return "not a regular file";
     return "";
@@ -66,7 +69,8 @@ std::string openSslErrors() {
     return text.empty() ? "unknown OpenSSL error" : text;
 }
 
-TlsContext::TlsContext(const std::string& certFile, const std::string& keyFile) : certFile_(certFile), keyFile_(keyFile) {
+TlsContext::TlsContext(const std::string& certFile, const std::string& keyFile)
+    : certFile_(certFile), keyFile_(keyFile) {
     ERR_clear_error();
     if (auto why = fileProblem(certFile); !why.empty())
         throw ConfigError("cannot read the TLS certificate \"" + certFile + "\": " + why);
@@ -95,7 +99,8 @@ TlsContext::TlsContext(const std::string& certFile, const std::string& keyFile) 
         throw ConfigError(what + ": " + detail);
     };
     if (SSL_CTX_use_certificate_chain_file(ctx_, certFile.c_str()) != 1)
-        refuse("cannot load the TLS certificate \"" + certFile + "\" (a PEM certificate chain is expected)");
+        refuse("cannot load the TLS certificate \"" + certFile +
+               "\" (a PEM certificate chain is expected)");
     // The key is read apart from the context, so that a valid key for another certificate
     // says so rather than "key values mismatch".
     EVP_PKEY* key = nullptr;
@@ -103,20 +108,25 @@ TlsContext::TlsContext(const std::string& certFile, const std::string& keyFile) 
         key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
         BIO_free(bio);
     }
-    if (key == nullptr) refuse("cannot load the TLS key \"" + keyFile + "\" (an unencrypted PEM private key is expected)");
+    if (key == nullptr)
+        refuse("cannot load the TLS key \"" + keyFile +
+               "\" (an unencrypted PEM private key is expected)");
     if (X509_check_private_key(SSL_CTX_get0_certificate(ctx_), key) != 1) {
         EVP_PKEY_free(key);
         ERR_clear_error();
         SSL_CTX_free(ctx_);
         ctx_ = nullptr;
-        throw ConfigError("the TLS key \"" + keyFile + "\" does not match the certificate \"" + certFile + "\"");
+        throw ConfigError("the TLS key \"" + keyFile + "\" does not match the certificate \"" +
+                          certFile + "\"");
     }
     const int used = SSL_CTX_use_PrivateKey(ctx_, key);
     EVP_PKEY_free(key);
     if (used != 1) refuse("cannot use the TLS key \"" + keyFile + "\"");
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+    SSL_CTX_free(ctx_);
+}
 
 BIO_METHOD* TlsSession::bioMethod() {
     static BIO_METHOD* method = [] {
@@ -165,14 +175,10 @@ int TlsSession::bioWrite(BIO* bio, const char* data, int length) {
 long TlsSession::bioCtrl(BIO* bio, int command, long, void*) {
     auto* self = static_cast<TlsSession*>(BIO_get_data(bio));
     switch (command) {
-    case BIO_CTRL_FLUSH:
-        return 1;
-    case BIO_CTRL_PENDING:
-        return static_cast<long>(self->in_.size() + self->viewLength_);
-    case BIO_CTRL_WPENDING:
-        return static_cast<long>(self->out_.size());
-    default:
-        return 0;
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return static_cast<long>(self->in_.size() + self->viewLength_);
+    case BIO_CTRL_WPENDING: return static_cast<long>(self->out_.size());
+    default: return 0;
     }
 }
 
@@ -187,7 +193,9 @@ TlsSession::TlsSession(SSL_CTX* ctx, const SniResolver* resolver) {
     SSL_set_accept_state(ssl_);
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsSession::~TlsSession() {
+    SSL_free(ssl_);
+}
 
 namespace {
 
@@ -206,13 +214,9 @@ int TlsSession::read(char* buffer, int capacity) {
     if (n > 0) return n;
     switch (SSL_get_error(ssl_, n)) {
     case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-        return 0;
-    case SSL_ERROR_ZERO_RETURN:
-        return -1; // close_notify
-    default:
-        fail();
-        return -1;
+    case SSL_ERROR_WANT_WRITE: return 0;
+    case SSL_ERROR_ZERO_RETURN: return -1; // close_notify
+    default: fail(); return -1;
     }
 }
 

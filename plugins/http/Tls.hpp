@@ -99,10 +99,10 @@ private:
     void fail();
 
     SSL* ssl_ = nullptr;
-    Buffer in_;                 // ciphertext kept between reads
+    Buffer in_;                  // ciphertext kept between reads
     const char* view_ = nullptr; // ciphertext borrowed from the current read
     std::size_t viewLength_ = 0;
-    Buffer out_;                // ciphertext to send
+    Buffer out_; // ciphertext to send
     bool failed_ = false;
     std::string error_;
 };

@@ -51,7 +51,8 @@ struct FakeRequest {
 keel_site* const kSite = reinterpret_cast<keel_site*>(0x1);
 uv_loop_t gLoop;
 keel::kernel::Router gRouter;
-std::string gSitesJson = R"([{"name":"f","listeners":[],"hosts":[],"default":true,"mode":"production"}])";
+std::string gSitesJson =
+    R"([{"name":"f","listeners":[],"hosts":[],"default":true,"mode":"production"}])";
 
 void respond(FakeRequest* r, int status, std::string_view body, bool known = true) {
     if (r->ended || r->aborted) return;
@@ -60,18 +61,24 @@ void respond(FakeRequest* r, int status, std::string_view body, bool known = tru
     keel_header headers[] = {{{"Content-Type", 12}, {kType, sizeof kType - 1}}};
     r->transport->write_head(r->conn, reinterpret_cast<keel_request*>(r), status, headers, 1,
                              known ? static_cast<std::int64_t>(body.size()) : -1);
-    if (!body.empty()) r->transport->write_body(r->conn, reinterpret_cast<keel_request*>(r), body.data(), body.size());
+    if (!body.empty())
+        r->transport->write_body(r->conn, reinterpret_cast<keel_request*>(r), body.data(),
+                                 body.size());
     r->transport->end(r->conn, reinterpret_cast<keel_request*>(r));
 }
 
-keel_request* requestBegin(keel_ctx*, keel_site*, const keel_request_info* info, const keel_transport_vtable* transport,
-                           void* conn) {
-    auto* r = new FakeRequest{transport, conn, std::string(info->method.ptr, info->method.len),
-                              std::string(info->target.ptr, info->target.len), info->content_length,
+keel_request* requestBegin(keel_ctx*, keel_site*, const keel_request_info* info,
+                           const keel_transport_vtable* transport, void* conn) {
+    auto* r = new FakeRequest{transport,
+                              conn,
+                              std::string(info->method.ptr, info->method.len),
+                              std::string(info->target.ptr, info->target.len),
+                              info->content_length,
                               info->expect_continue != 0};
     auto* req = reinterpret_cast<keel_request*>(r);
     std::string_view target = r->target;
-    if (auto scheme = target.find("://"); scheme != std::string_view::npos && !target.empty() && target.front() != '/') {
+    if (auto scheme = target.find("://");
+        scheme != std::string_view::npos && !target.empty() && target.front() != '/') {
         const auto slash = target.find('/', scheme + 3);
         target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     }
@@ -91,7 +98,8 @@ keel_request* requestBegin(keel_ctx*, keel_site*, const keel_request_info* info,
     case kStream: {
         r->ended = true;
         transport->write_head(conn, req, 200, nullptr, 0, -1);
-        for (int i = 0; i < 3; ++i) transport->write_body(conn, req, "chunk", 5);
+        for (int i = 0; i < 3; ++i)
+            transport->write_body(conn, req, "chunk", 5);
         transport->end(conn, req);
         break;
     }
@@ -131,10 +139,16 @@ void requestBody(keel_request* req, const void* data, size_t length) {
 
 const keel_transport_api kTransport = {
     sizeof(keel_transport_api),
-    [](keel_ctx*) { return keel_str{gSitesJson.data(), gSitesJson.size()}; },
+    [](keel_ctx*) {
+        return keel_str{gSitesJson.data(), gSitesJson.size()};
+    },
     [](keel_ctx*, keel_str, keel_str, int) { return kSite; },
-    [](keel_site*) { return keel_str{"f", 1}; },
-    [](keel_ctx*) { return keel_str{"f", 1}; },
+    [](keel_site*) {
+        return keel_str{"f", 1};
+    },
+    [](keel_ctx*) {
+        return keel_str{"f", 1};
+    },
     &requestBegin,
     &requestBody,
     [](keel_request*) {},
@@ -185,7 +199,8 @@ void setUp() {
     gRouter.compile();
     auto settings = std::make_shared<SiteSettings>();
     settings->site = "f";
-    settings->config = Config::parse(R"({"limits": {"header_bytes": 2048, "header_count": 20, "url_bytes": 512}})");
+    settings->config = Config::parse(
+        R"({"limits": {"header_bytes": 2048, "header_count": 20, "url_bytes": 512}})");
     gMember.ctx = reinterpret_cast<keel_ctx*>(0x2);
     gMember.host = &kHost;
     gMember.site = "f";
@@ -234,7 +249,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!received.empty() && received.compare(0, 7, "HTTP/1.") != 0) std::abort(); // not a response
     // The client goes away; the server must let go of everything.
     ::close(client);
-    for (int round = 0; round < 1000 && Server::get().connections() > 0; ++round) uv_run(&gLoop, UV_RUN_NOWAIT);
+    for (int round = 0; round < 1000 && Server::get().connections() > 0; ++round)
+        uv_run(&gLoop, UV_RUN_NOWAIT);
     if (Server::get().connections() > 0) std::abort(); // a connection that never closes
     return 0;
 }

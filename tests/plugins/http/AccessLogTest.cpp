@@ -47,19 +47,23 @@ public:
     void testCombined() {
         Buffer out;
         AccessLog::formatCombined(out, entry(), "06/Nov/1994:08:49:37 +0000");
-        CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.7 - - [06/Nov/1994:08:49:37 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" "
-                                         "\"curl/7.88 \\x22quoted\\x22\\x01\" \"abc\"\n"),
-                             std::string(out.view()));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(
+                "10.0.0.7 - - [06/Nov/1994:08:49:37 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" "
+                "\"curl/7.88 \\x22quoted\\x22\\x01\" \"abc\"\n"),
+            std::string(out.view()));
     }
 
     void testJson() {
         Buffer out;
         AccessLog::formatJson(out, entry(), "1994-11-06T08:49:37Z");
-        CPPUNIT_ASSERT_EQUAL(std::string(R"({"time":"1994-11-06T08:49:37Z","site":"demo","remote":"10.0.0.7","method":"GET",)"
-                                         R"("target":"/a?b=1","protocol":"HTTP/1.1","status":200,"bytes":12,"duration_ms":3,)"
-                                         R"("referer":"","user_agent":"curl/7.88 \"quoted\"\u0001","request_id":"abc"})"
-                                         "\n"),
-                             std::string(out.view()));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(
+                R"({"time":"1994-11-06T08:49:37Z","site":"demo","remote":"10.0.0.7","method":"GET",)"
+                R"("target":"/a?b=1","protocol":"HTTP/1.1","status":200,"bytes":12,"duration_ms":3,)"
+                R"("referer":"","user_agent":"curl/7.88 \"quoted\"\u0001","request_id":"abc"})"
+                "\n"),
+            std::string(out.view()));
     }
 
     void testFileBufferedUntilFlush() {
@@ -76,16 +80,19 @@ public:
             log.write(entry(), "t");
         } // the destructor flushes the rest
         const std::string text = read(path);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(2), static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2),
+                             static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
         std::filesystem::remove_all(dir);
     }
 
     void testUnwritablePathIsAClearError() {
         try {
-            AccessLog log(AccessLogConfig{"/nonexistent-dir/access.log", AccessLogConfig::Format::json});
+            AccessLog log(
+                AccessLogConfig{"/nonexistent-dir/access.log", AccessLogConfig::Format::json});
             CPPUNIT_FAIL("expected ConfigError");
         } catch (const ConfigError& e) {
-            CPPUNIT_ASSERT(std::string(e.what()).find("cannot open \"/nonexistent-dir/access.log\"") != std::string::npos);
+            CPPUNIT_ASSERT(std::string(e.what()).find(
+                               "cannot open \"/nonexistent-dir/access.log\"") != std::string::npos);
         }
     }
 };

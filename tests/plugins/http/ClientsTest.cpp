@@ -20,7 +20,9 @@ namespace {
 
 const std::string kClients = std::string(KEEL_SOURCE_DIR) + "/tests/plugins/http/clients";
 
-bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
 
 std::string who(const std::string& name) {
     return R"({"path": "/who", "use": "respond", "config": {"body": ")" + name + R"("}},
@@ -30,15 +32,17 @@ std::string who(const std::string& name) {
 
 /// A self-signed certificate for `name` (EC P-256) in `dir`: NAME.pem and NAME.key.
 void makeCertificate(const std::string& dir, const std::string& name) {
-    const std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout " +
-                                dir + "/" + name + ".key -out " + dir + "/" + name + ".pem -subj /CN=" + name +
-                                " -addext subjectAltName=DNS:" + name + " 2>/dev/null";
+    const std::string command = "openssl req -x509 -newkey ec -pkeyopt "
+                                "ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout " +
+                                dir + "/" + name + ".key -out " + dir + "/" + name +
+                                ".pem -subj /CN=" + name + " -addext subjectAltName=DNS:" + name +
+                                " 2>/dev/null";
     CPPUNIT_ASSERT_EQUAL_MESSAGE(command, 0, std::system(command.c_str()));
 }
 
 std::string tlsListener(const std::string& dir, const std::string& name) {
-    return R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir + "/" + name + R"(.pem", "key": ")" + dir + "/" + name +
-           R"(.key"}})";
+    return R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir + "/" + name +
+           R"(.pem", "key": ")" + dir + "/" + name + R"(.key"}})";
 }
 
 /// Runs a client to its end on the harness's loop; returns its stdout and stderr.
@@ -95,9 +99,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, r.status);
         CPPUNIT_ASSERT(has(r.out, "HTTP/1.0 200 OK"));
         // A body curl streams chunked, and one it sends after 100 Continue.
-        r = run(h, {"curl", "-sS", "-H", "Transfer-Encoding: chunked", "--data-binary", "chunky", url(h, "/echo")});
+        r = run(h, {"curl", "-sS", "-H", "Transfer-Encoding: chunked", "--data-binary", "chunky",
+                    url(h, "/echo")});
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "\"body\":\"chunky\""));
-        r = run(h, {"curl", "-sS", "-v", "-H", "Expect: 100-continue", "--data-binary", std::string(2000, 'q'), url(h, "/echo")});
+        r = run(h, {"curl", "-sS", "-v", "-H", "Expect: 100-continue", "--data-binary",
+                    std::string(2000, 'q'), url(h, "/echo")});
         CPPUNIT_ASSERT_MESSAGE(r.err, has(r.err, "HTTP/1.1 100 Continue"));
         CPPUNIT_ASSERT(has(r.out, std::string(2000, 'q')));
         r = run(h, {"curl", "-sS", "-I", url(h, "/who")});
@@ -115,7 +121,8 @@ public:
         SiteHarness h({siteJson("t", who("t"), R"({"limits": {"headers_timeout_ms": 500}})")});
         // 50 connections trickling a header line every 100 ms; every one is cut at the
         // headers timeout, and meanwhile a normal client is served.
-        Process loris(h.loop, {"python3", kClients + "/slowloris.py", std::to_string(h.port()), "50", "100"});
+        Process loris(
+            h.loop, {"python3", kClients + "/slowloris.py", std::to_string(h.port()), "50", "100"});
         Ran curl = run(h, {"curl", "-sS", url(h, "/who")});
         CPPUNIT_ASSERT_EQUAL(std::string("t"), curl.out);
         CPPUNIT_ASSERT(loris.waitExit(20000));
@@ -126,8 +133,9 @@ public:
     void testGracefulStopUnderLoad() {
         SiteHarness h({siteJson("t", who("t"))});
         int requests = 0;
-        const auto onRequest = h.bus().subscribe(h.bus().topic("http.request"), 0,
-                                                 [&](keel::kernel::TopicId, const keel_payload&) { ++requests; });
+        const auto onRequest =
+            h.bus().subscribe(h.bus().topic("http.request"), 0,
+                              [&](keel::kernel::TopicId, const keel_payload&) { ++requests; });
         // The client keeps 20 connections busy, keep-alive, and reports every failed request;
         // a refused new connection after the stop is not a failure, an error on a request that
         // was sent is.
@@ -146,16 +154,19 @@ public:
     void testTlsWithCurl() {
         TempDir dir;
         makeCertificate(dir.path, "a.test");
-        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)", tlsListener(dir.path, "a.test"))});
+        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)",
+                                tlsListener(dir.path, "a.test"))});
         CPPUNIT_ASSERT(h.logged("(site a, TLS)"));
         const std::string port = std::to_string(h.port());
-        Ran r = run(h, {"curl", "-sS", "-i", "--cacert", dir.path + "/a.test.pem", "--resolve", "a.test:" + port + ":127.0.0.1",
-                        "https://a.test:" + port + "/who", "https://a.test:" + port + "/who"});
+        Ran r = run(h, {"curl", "-sS", "-i", "--cacert", dir.path + "/a.test.pem", "--resolve",
+                        "a.test:" + port + ":127.0.0.1", "https://a.test:" + port + "/who",
+                        "https://a.test:" + port + "/who"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
         CPPUNIT_ASSERT(has(r.out, "HTTP/1.1 200 OK"));
         CPPUNIT_ASSERT(has(r.out, "\r\n\r\na"));
         r = run(h, {"curl", "-sS", "--http1.0", "--cacert", dir.path + "/a.test.pem", "--resolve",
-                    "a.test:" + port + ":127.0.0.1", "--data-binary", std::string(100000, 'z'), "https://a.test:" + port + "/echo"});
+                    "a.test:" + port + ":127.0.0.1", "--data-binary", std::string(100000, 'z'),
+                    "https://a.test:" + port + "/echo"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
         CPPUNIT_ASSERT(has(r.out, std::string(100000, 'z')));
         // Plain HTTP on the TLS port is not a request.
@@ -169,8 +180,10 @@ public:
         TempDir dir;
         makeCertificate(dir.path, "a.test");
         makeCertificate(dir.path, "b.test");
-        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"], "default": true,)", tlsListener(dir.path, "a.test")),
-                       siteJson("b", who("b"), "{}", R"("hosts": ["b.test"],)", tlsListener(dir.path, "b.test"))});
+        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"], "default": true,)",
+                                tlsListener(dir.path, "a.test")),
+                       siteJson("b", who("b"), "{}", R"("hosts": ["b.test"],)",
+                                tlsListener(dir.path, "b.test"))});
         const std::string connect = "127.0.0.1:" + std::to_string(h.port());
         auto client = [&](std::vector<std::string> extra) {
             std::vector<std::string> args{"openssl", "s_client", "-connect", connect, "-brief"};
@@ -192,23 +205,27 @@ public:
         CPPUNIT_ASSERT(r.status != 0);
         CPPUNIT_ASSERT(!has(r.err, "Protocol version: TLSv1.1"));
         // ALPN: http/1.1 when offered; nothing (not a failure) for an h2-only client.
-        r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test", "-alpn", "h2,http/1.1"});
+        r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test", "-alpn",
+                    "h2,http/1.1"});
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "ALPN protocol: http/1.1"));
-        r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test", "-alpn", "h2"});
+        r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test", "-alpn",
+                    "h2"});
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "No ALPN negotiated"));
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "New, TLSv1.3"));
         // Through SNI to the right site's pipeline.
         const std::string port = std::to_string(h.port());
-        r = run(h, {"curl", "-sS", "--cacert", dir.path + "/b.test.pem", "--resolve", "b.test:" + port + ":127.0.0.1",
-                    "https://b.test:" + port + "/who"});
+        r = run(h, {"curl", "-sS", "--cacert", dir.path + "/b.test.pem", "--resolve",
+                    "b.test:" + port + ":127.0.0.1", "https://b.test:" + port + "/who"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, std::string("b"), r.out);
     }
 
     void testTlsSessionResumption() {
         TempDir dir;
         makeCertificate(dir.path, "a.test");
-        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)", tlsListener(dir.path, "a.test"))});
-        const Ran r = run(h, {"python3", kClients + "/tls_resume.py", std::to_string(h.port()), dir.path + "/a.test.pem"});
+        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)",
+                                tlsListener(dir.path, "a.test"))});
+        const Ran r = run(h, {"python3", kClients + "/tls_resume.py", std::to_string(h.port()),
+                              dir.path + "/a.test.pem"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.out + r.err, 0, r.status);
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "TLSv1.2 reused True"));
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "TLSv1.3 reused True"));
@@ -217,17 +234,19 @@ public:
     void testCertificatesReloadOnHangup() {
         TempDir dir;
         makeCertificate(dir.path, "a.test");
-        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)", tlsListener(dir.path, "a.test"))});
+        SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)",
+                                tlsListener(dir.path, "a.test"))});
         const std::string connect = "127.0.0.1:" + std::to_string(h.port());
         auto serial = [&] {
-            Ran r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test", "-showcerts"});
+            Ran r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test",
+                            "-showcerts"});
             const auto begin = r.out.find("-----BEGIN CERTIFICATE-----");
             return begin == std::string::npos ? std::string() : r.out.substr(begin, 200);
         };
         const std::string before = serial();
         CPPUNIT_ASSERT(!before.empty());
         makeCertificate(dir.path, "a.test"); // a new certificate in the same files
-        CPPUNIT_ASSERT(serial() == before);    // not read until told
+        CPPUNIT_ASSERT(serial() == before);  // not read until told
         h.bus().publishJson(h.bus().topic("kernel.reload"), "{}");
         const std::string after = serial();
         CPPUNIT_ASSERT(!after.empty());
@@ -243,18 +262,20 @@ public:
         TempDir dir;
         makeCertificate(dir.path, "a.test");
         makeCertificate(dir.path, "b.test");
-        const std::string listener = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path + R"(/a.test.pem", "key": ")" +
-                                     dir.path + R"(/b.test.key"}})";
-        const std::string missing = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path + R"(/none.pem", "key": ")" +
-                                    dir.path + R"(/b.test.key"}})";
+        const std::string listener = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path +
+                                     R"(/a.test.pem", "key": ")" + dir.path + R"(/b.test.key"}})";
+        const std::string missing = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path +
+                                    R"(/none.pem", "key": ")" + dir.path + R"(/b.test.key"}})";
         // Refused at start (or, while the kernel starts a site's plugins before publishing
         // the site, logged as the site's listeners open): either way, the message says what.
-        for (const auto& [l, message] : {std::pair{listener, std::string("does not match the certificate")},
-                                         std::pair{missing, std::string("cannot read")}}) {
+        for (const auto& [l, message] :
+             {std::pair{listener, std::string("does not match the certificate")},
+              std::pair{missing, std::string("cannot read")}}) {
             std::string text;
             try {
                 SiteHarness h({siteJson("a", who("a"), "{}", "", l)});
-                for (const auto& line : h.logs) text += line + "\n";
+                for (const auto& line : h.logs)
+                    text += line + "\n";
                 CPPUNIT_ASSERT(h.ports.empty());
             } catch (const std::exception& e) {
                 text = e.what();

@@ -52,7 +52,8 @@ public:
     }
 
     void testEverything() {
-        const Config c = Config::parse(R"({"limits": {"header_bytes": 4096, "header_count": 20, "url_bytes": 1024,
+        const Config c = Config::parse(
+            R"({"limits": {"header_bytes": 4096, "header_count": 20, "url_bytes": 1024,
             "headers_timeout_ms": 500, "keepalive_timeout_ms": 0, "body_idle_timeout_ms": 700, "max_connections": 3},
             "unknown_host": "421", "access_log": {"path": "/tmp/a.log", "format": "json"},
             "trusted_proxies": ["10.0.0.0/8", "::1"], "echo_request_id": false})");
@@ -67,17 +68,23 @@ public:
         CPPUNIT_ASSERT(c.accessLog && c.accessLog->format == AccessLogConfig::Format::json);
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), c.trustedProxies.size());
         CPPUNIT_ASSERT(!c.echoRequestId);
-        CPPUNIT_ASSERT(Config::parse(R"({"unknown_host": "404"})").unknownHost == UnknownHost::notFound);
+        CPPUNIT_ASSERT(Config::parse(R"({"unknown_host": "404"})").unknownHost ==
+                       UnknownHost::notFound);
     }
 
     void testErrorsNameTheKey() {
-        CPPUNIT_ASSERT(errorOf(R"({"limits": {"url_bytes": 20000}})").find("limits.url_bytes") != std::string::npos);
-        CPPUNIT_ASSERT(errorOf(R"({"limits": {"header_bytes": 10}})").find("limits.header_bytes: expected an integer from 256") !=
+        CPPUNIT_ASSERT(errorOf(R"({"limits": {"url_bytes": 20000}})").find("limits.url_bytes") !=
                        std::string::npos);
-        CPPUNIT_ASSERT(errorOf(R"({"trusted_proxies": ["10.0.0.0/33"]})").find("prefix length must be 0 to 32") !=
+        CPPUNIT_ASSERT(errorOf(R"({"limits": {"header_bytes": 10}})")
+                           .find("limits.header_bytes: expected an integer from 256") !=
                        std::string::npos);
-        CPPUNIT_ASSERT(errorOf(R"({"trusted_proxies": ["example.com"]})").find("not an IP address") != std::string::npos);
-        CPPUNIT_ASSERT(errorOf(R"({"unknown_host": "500"})").find("unknown_host") != std::string::npos);
+        CPPUNIT_ASSERT(errorOf(R"({"trusted_proxies": ["10.0.0.0/33"]})")
+                           .find("prefix length must be 0 to 32") != std::string::npos);
+        CPPUNIT_ASSERT(
+            errorOf(R"({"trusted_proxies": ["example.com"]})").find("not an IP address") !=
+            std::string::npos);
+        CPPUNIT_ASSERT(errorOf(R"({"unknown_host": "500"})").find("unknown_host") !=
+                       std::string::npos);
     }
 
     void testCidr() {
@@ -86,7 +93,8 @@ public:
         CPPUNIT_ASSERT(contains("192.168.1.0/25", "192.168.1.127"));
         CPPUNIT_ASSERT(!contains("192.168.1.0/25", "192.168.1.128"));
         CPPUNIT_ASSERT(contains("127.0.0.1", "127.0.0.1"));
-        CPPUNIT_ASSERT(contains("127.0.0.1", "::ffff:127.0.0.1")); // a dual-stack socket's IPv4 client
+        CPPUNIT_ASSERT(
+            contains("127.0.0.1", "::ffff:127.0.0.1")); // a dual-stack socket's IPv4 client
         CPPUNIT_ASSERT(contains("::1", "::1"));
         CPPUNIT_ASSERT(!contains("::1", "127.0.0.1"));
         CPPUNIT_ASSERT(contains("2001:db8::/32", "2001:db8:1::5"));

@@ -35,10 +35,13 @@ std::string get(const std::string& target, const std::string& extra = "") {
     return "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + extra + "\r\n";
 }
 
-bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
 
 /// Sends `request` on a fresh connection and expects `status` and the connection closed.
-void expectRefused(SiteHarness& h, const std::string& request, int status, const std::string& label) {
+void expectRefused(SiteHarness& h, const std::string& request, int status,
+                   const std::string& label) {
     RawClient c(h, h.port());
     c.send(request);
     const Reply r = c.reply();
@@ -82,7 +85,8 @@ class ProtocolTest : public CppUnit::TestFixture {
 public:
     void testKeepAliveAndResponseHeaders() {
         SiteHarness h({site()});
-        CPPUNIT_ASSERT(h.logged("listening on 127.0.0.1:" + std::to_string(h.port()) + " (site t)"));
+        CPPUNIT_ASSERT(
+            h.logged("listening on 127.0.0.1:" + std::to_string(h.port()) + " (site t)"));
         RawClient c(h, h.port());
         for (int i = 0; i < 3; ++i) {
             c.send(get("/plain"));
@@ -150,7 +154,8 @@ public:
         SiteHarness h({site()});
         RawClient c(h, h.port());
         // The slow one first: the others wait for it, whatever their own speed.
-        c.send(get("/slow") + get("/plain") + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
+        c.send(get("/slow") + get("/plain") +
+               "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
                get("/greet/Ada") + "HEAD /plain HTTP/1.1\r\nHost: x\r\n\r\n" + get("/greet/Bob"));
         const auto replies = c.replies(6, 5000, {false, false, false, false, true, false});
         CPPUNIT_ASSERT_EQUAL(std::size_t(6), replies.size());
@@ -192,20 +197,24 @@ public:
         const std::size_t size = 3 * 1024 * 1024;
         // The handler pauses after every piece: reading stops, the client's send blocks, and
         // all of it still arrives.
-        c.send("POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" +
-                   std::string(size, 'b'),
+        c.send("POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) +
+                   "\r\n\r\n" + std::string(size, 'b'),
                20000);
         Reply r = c.reply(20000);
         CPPUNIT_ASSERT_EQUAL(200, r.status);
         CPPUNIT_ASSERT_EQUAL(std::to_string(size), r.body);
         // Chunked, streamed the same way.
-        std::string chunked = "POST /slowbody HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-        for (int i = 0; i < 100; ++i) chunked += "2710\r\n" + std::string(10000, 'c') + "\r\n";
+        std::string chunked =
+            "POST /slowbody HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (int i = 0; i < 100; ++i)
+            chunked += "2710\r\n" + std::string(10000, 'c') + "\r\n";
         c.send(chunked + "0\r\n\r\n", 20000);
         r = c.reply(20000);
         CPPUNIT_ASSERT_EQUAL(std::string("1000000"), r.body);
         // And a buffered one: 1.5 MiB echoed back.
-        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1500000\r\n\r\n" + std::string(1500000, 'e'), 20000);
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1500000\r\n\r\n" +
+                   std::string(1500000, 'e'),
+               20000);
         r = c.reply(20000);
         CPPUNIT_ASSERT_EQUAL(200, r.status);
         CPPUNIT_ASSERT(has(r.body, std::string(1500000, 'e')));
@@ -215,7 +224,8 @@ public:
         SiteHarness h({site()});
         {
             RawClient c(h, h.port());
-            c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'a'));
+            c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" +
+                   std::string(100, 'a'));
             const Reply r = c.reply();
             CPPUNIT_ASSERT_EQUAL(413, r.status);
             CPPUNIT_ASSERT_EQUAL(std::string("close"), r.header("Connection"));
@@ -223,8 +233,8 @@ public:
         }
         {
             RawClient c(h, h.port());
-            c.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + std::string(64, 'a') +
-                   "\r\n1\r\na\r\n0\r\n\r\n");
+            c.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" +
+                   std::string(64, 'a') + "\r\n1\r\na\r\n0\r\n\r\n");
             CPPUNIT_ASSERT_EQUAL(413, c.reply().status);
             CPPUNIT_ASSERT(c.waitClosed());
         }
@@ -234,7 +244,8 @@ public:
         SiteHarness h({site()});
         {
             RawClient c(h, h.port());
-            c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: "
+                   "100-continue\r\n\r\n");
             CPPUNIT_ASSERT(c.waitBytes(25));
             CPPUNIT_ASSERT_EQUAL(std::string("HTTP/1.1 100 Continue\r\n\r\n"), c.received());
             c.send("hello");
@@ -249,7 +260,8 @@ public:
             // No route wants the body: the final status at once, no 100, and the connection
             // closes (the client may or may not send the body it announced).
             RawClient c(h, h.port());
-            c.send("POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            c.send("POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: "
+                   "100-continue\r\n\r\n");
             const Reply r = c.reply();
             CPPUNIT_ASSERT_EQUAL(404, r.status);
             CPPUNIT_ASSERT_EQUAL(std::string("close"), r.header("Connection"));
@@ -258,35 +270,63 @@ public:
         {
             // Over the route's limit: no 100; a client that sends anyway gets 413.
             RawClient c(h, h.port());
-            c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n" +
+            c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: "
+                   "100-continue\r\n\r\n" +
                    std::string(1000, 'x'));
             CPPUNIT_ASSERT_EQUAL(413, c.reply().status);
             CPPUNIT_ASSERT(!has(c.received(), "100 Continue"));
         }
-        expectRefused(h, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: something-else\r\n\r\nx", 417,
-                      "Expect other than 100-continue");
+        expectRefused(h,
+                      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: "
+                      "something-else\r\n\r\nx",
+                      417, "Expect other than 100-continue");
     }
 
     void testMalformedRequests() {
         SiteHarness h({site()});
         const std::vector<std::tuple<std::string, std::string, int>> cases = {
-            {"CL and TE", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400},
-            {"TE and CL", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400},
-            {"differing CLs", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+            {"CL and TE",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+             "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+             400},
+            {"TE and CL",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+             "3\r\n\r\n0\r\n\r\n",
+             400},
+            {"differing CLs",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+             400},
             {"CL list", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc", 400},
             {"negative CL", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
-            {"TE not chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", 400},
-            {"TE chunked twice", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+            {"TE not chunked",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", 400},
+            {"TE chunked twice",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, "
+             "chunked\r\n\r\n0\r\n\r\n",
+             400},
             {"obs-fold", "GET /plain HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400},
-            {"obs-fold on an empty value", "GET /plain HTTP/1.1\r\nHost: x\r\nX-A:\r\n\tb\r\n\r\n", 400},
+            {"obs-fold on an empty value", "GET /plain HTTP/1.1\r\nHost: x\r\nX-A:\r\n\tb\r\n\r\n",
+             400},
             {"space in a name", "GET /plain HTTP/1.1\r\nHost: x\r\nX A: a\r\n\r\n", 400},
             {"space before the colon", "GET /plain HTTP/1.1\r\nHost : x\r\n\r\n", 400},
-            {"control character in a name", std::string("GET /plain HTTP/1.1\r\nHost: x\r\nX\x01: a\r\n\r\n"), 400},
-            {"control character in a value", std::string("GET /plain HTTP/1.1\r\nHost: x\r\nX-A: a") + '\x01' + "b\r\n\r\n", 400},
-            {"NUL in a value", std::string("GET /plain HTTP/1.1\r\nHost: x\r\nX-A: a") + '\0' + "b\r\n\r\n", 400},
-            {"bad chunk size", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
-            {"chunk size overflow", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400},
-            {"chunk data too long", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", 400},
+            {"control character in a name",
+             std::string("GET /plain HTTP/1.1\r\nHost: x\r\nX\x01: a\r\n\r\n"), 400},
+            {"control character in a value",
+             std::string("GET /plain HTTP/1.1\r\nHost: x\r\nX-A: a") + '\x01' + "b\r\n\r\n", 400},
+            {"NUL in a value",
+             std::string("GET /plain HTTP/1.1\r\nHost: x\r\nX-A: a") + '\0' + "b\r\n\r\n", 400},
+            {"bad chunk size",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+             "chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+             400},
+            {"chunk size overflow",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+             "chunked\r\n\r\nfffffffffffffffffff\r\n",
+             400},
+            {"chunk data too long",
+             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+             "chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n",
+             400},
             {"%00 in the path", get("/greet/a%00b"), 400},
             {"invalid percent-encoding", get("/greet/%zz"), 400},
             {"truncated percent-encoding", get("/greet/%4"), 400},
@@ -295,16 +335,20 @@ public:
             {"two Hosts", "GET /plain HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
             {"Host with a slash", "GET /plain HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
             {"Host with user info", "GET /plain HTTP/1.1\r\nHost: u@a\r\n\r\n", 400},
-            {"user info in an absolute target", "GET http://u@localhost/plain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+            {"user info in an absolute target",
+             "GET http://u@localhost/plain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
             {"HTTP/2.0", "GET /plain HTTP/2.0\r\nHost: x\r\n\r\n", 505},
             {"garbage version", "GET /plain HTTP/X\r\nHost: x\r\n\r\n", 400},
             {"unknown method", "FROB /plain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-            {"control character in the target", std::string("GET /pl") + '\x01' + "ain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+            {"control character in the target",
+             std::string("GET /pl") + '\x01' + "ain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
             {"space in the target", "GET /pl ain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
             {"relative target", "GET plain HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-            {"binary garbage", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 400},
+            {"binary garbage", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
+             400},
         };
-        for (const auto& [label, request, status] : cases) expectRefused(h, request, status, label);
+        for (const auto& [label, request, status] : cases)
+            expectRefused(h, request, status, label);
         // After all that, the server still answers.
         RawClient c(h, h.port());
         c.send(get("/plain"));
@@ -312,21 +356,26 @@ public:
     }
 
     void testLimits() {
-        SiteHarness h({site(R"({"limits": {"header_bytes": 1024, "header_count": 8, "url_bytes": 100}})")});
-        expectRefused(h, get("/plain", "X-Big: " + std::string(1100, 'a') + "\r\n"), 431, "header block too large");
+        SiteHarness h(
+            {site(R"({"limits": {"header_bytes": 1024, "header_count": 8, "url_bytes": 100}})")});
+        expectRefused(h, get("/plain", "X-Big: " + std::string(1100, 'a') + "\r\n"), 431,
+                      "header block too large");
         std::string many;
-        for (int i = 0; i < 9; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+        for (int i = 0; i < 9; ++i)
+            many += "X-" + std::to_string(i) + ": v\r\n";
         expectRefused(h, get("/plain", many), 431, "too many headers");
         expectRefused(h, get("/greet/" + std::string(120, 'a')), 414, "URL too long");
         // Trailers count too.
-        expectRefused(h,
-                      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + std::string(1100, 't') +
-                          "\r\n\r\n",
-                      431, "trailers too large");
+        expectRefused(
+            h,
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " +
+                std::string(1100, 't') + "\r\n\r\n",
+            431, "trailers too large");
         // Within the limits, in pieces of one byte: the same request parses.
         RawClient c(h, h.port());
         const std::string request = get("/greet/Ada", "X-1: one\r\nX-2: two   \r\n");
-        for (char ch : request) c.send(std::string(1, ch));
+        for (char ch : request)
+            c.send(std::string(1, ch));
         CPPUNIT_ASSERT_EQUAL(std::string("Hello, Ada!"), c.reply().body);
     }
 
@@ -338,7 +387,8 @@ public:
         c.send(get("/moved/a/b?x=1&y=2"));
         const Reply r = c.reply();
         CPPUNIT_ASSERT_EQUAL(301, r.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("https://example.com/moved/a/b?x=1&y=2"), r.header("Location"));
+        CPPUNIT_ASSERT_EQUAL(std::string("https://example.com/moved/a/b?x=1&y=2"),
+                             r.header("Location"));
         CPPUNIT_ASSERT_EQUAL(std::string("0"), r.header("Content-Length"));
     }
 
@@ -362,15 +412,18 @@ public:
     void testSendFile() {
         const std::string path = "/tmp/keel-http-sendfile-" + std::to_string(::getpid());
         std::string content;
-        for (int i = 0; i < 300000; ++i) content += static_cast<char>('a' + i % 26);
+        for (int i = 0; i < 300000; ++i)
+            content += static_cast<char>('a' + i % 26);
         std::ofstream(path, std::ios::binary) << content;
         {
-            SiteHarness h({site("{}", R"(, {"path": "/file", "use": "file", "config": {"path": ")" + path + R"("}})")});
+            SiteHarness h({site("{}", R"(, {"path": "/file", "use": "file", "config": {"path": ")" +
+                                          path + R"("}})")});
             RawClient c(h, h.port());
             c.send(get("/file"));
             Reply r = c.reply(10000);
             CPPUNIT_ASSERT_EQUAL(200, r.status);
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.raw.substr(0, 300), std::to_string(content.size()), r.header("Content-Length"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.raw.substr(0, 300), std::to_string(content.size()),
+                                         r.header("Content-Length"));
             CPPUNIT_ASSERT(r.body == content);
             c.send("HEAD /file HTTP/1.1\r\nHost: x\r\n\r\n");
             r = c.reply(5000, true);
@@ -409,10 +462,13 @@ public:
         RawClient trickle(h, h.port());
         const std::string request = get("/plain", "X-Slow: 1\r\n");
         std::size_t i = 0;
-        h.runUntil([&] {
-            if (!trickle.closed && i < request.size() - 2) trickle.send(std::string(1, request[i++]));
-            return trickle.closed;
-        }, 5000);
+        h.runUntil(
+            [&] {
+                if (!trickle.closed && i < request.size() - 2)
+                    trickle.send(std::string(1, request[i++]));
+                return trickle.closed;
+            },
+            5000);
         CPPUNIT_ASSERT(trickle.closed);
     }
 
@@ -437,11 +493,13 @@ public:
     void testClientGoesAway() {
         SiteHarness h({site()});
         int aborted = 0;
-        const auto sub = h.bus().subscribe(h.bus().topic("fixture.aborted"), 0,
-                                           [&](keel::kernel::TopicId, const keel_payload&) { ++aborted; });
+        const auto sub =
+            h.bus().subscribe(h.bus().topic("fixture.aborted"), 0,
+                              [&](keel::kernel::TopicId, const keel_payload&) { ++aborted; });
         int requests = 0;
-        const auto onRequest = h.bus().subscribe(h.bus().topic("http.request"), 0,
-                                                 [&](keel::kernel::TopicId, const keel_payload&) { ++requests; });
+        const auto onRequest =
+            h.bus().subscribe(h.bus().topic("http.request"), 0,
+                              [&](keel::kernel::TopicId, const keel_payload&) { ++requests; });
         {
             RawClient c(h, h.port());
             c.send(get("/hold"));
@@ -452,7 +510,8 @@ public:
         {
             // Halfway through a body, and halfway through a big response.
             RawClient body(h, h.port());
-            body.send("POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + std::string(300000, 'z'));
+            body.send("POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
+                      std::string(300000, 'z'));
             RawClient response(h, h.port());
             response.send(get("/bigstream"));
             CPPUNIT_ASSERT(response.waitBytes(1000));
@@ -471,7 +530,8 @@ public:
             return R"({"path": "/who", "use": "respond", "config": {"body": ")" + name + R"("}})";
         };
         {
-            SiteHarness h({siteJson("a", who("a"), R"({"unknown_host": "421"})", R"("hosts": ["a.test"], "default": true,)"),
+            SiteHarness h({siteJson("a", who("a"), R"({"unknown_host": "421"})",
+                                    R"("hosts": ["a.test"], "default": true,)"),
                            siteJson("b", who("b"), "{}", R"("hosts": ["b.test", "*.b.test"],)")});
             CPPUNIT_ASSERT_EQUAL(std::size_t(1), h.ports.size()); // one socket for both sites
             RawClient c(h, h.port());
@@ -484,13 +544,15 @@ public:
             expectRefused(h, "GET /who HTTP/1.1\r\nHost: c.test\r\n\r\n", 421, "unknown host, 421");
         }
         {
-            SiteHarness h({siteJson("a", who("a"), R"({"unknown_host": "404"})", R"("hosts": ["a.test"], "default": true,)"),
+            SiteHarness h({siteJson("a", who("a"), R"({"unknown_host": "404"})",
+                                    R"("hosts": ["a.test"], "default": true,)"),
                            siteJson("b", who("b"), "{}", R"("hosts": ["b.test"],)")});
             expectRefused(h, "GET /who HTTP/1.1\r\nHost: c.test\r\n\r\n", 404, "unknown host, 404");
         }
         {
-            SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)"),
-                           siteJson("b", who("b"), "{}", R"("hosts": ["b.test"], "default": true,)")});
+            SiteHarness h(
+                {siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)"),
+                 siteJson("b", who("b"), "{}", R"("hosts": ["b.test"], "default": true,)")});
             RawClient c(h, h.port());
             c.send("GET /who HTTP/1.1\r\nHost: c.test\r\n\r\n");
             CPPUNIT_ASSERT_EQUAL(std::string("b"), c.reply().body); // the address's default site
@@ -527,14 +589,16 @@ public:
         idle.send(get("/plain"));
         CPPUNIT_ASSERT_EQUAL(200, idle.reply().status);
         int requests = 0;
-        const auto onRequest = h.bus().subscribe(h.bus().topic("http.request"), 0,
-                                                 [&](keel::kernel::TopicId, const keel_payload&) { ++requests; });
+        const auto onRequest =
+            h.bus().subscribe(h.bus().topic("http.request"), 0,
+                              [&](keel::kernel::TopicId, const keel_payload&) { ++requests; });
         RawClient busy(h, h.port());
         busy.send(get("/slow"));
         CPPUNIT_ASSERT(h.runUntil([&] { return requests == 1; })); // in the pipeline now
         int closes = 0;
-        const auto sub = h.bus().subscribe(h.bus().topic("http.close"), 0,
-                                           [&](keel::kernel::TopicId, const keel_payload&) { ++closes; });
+        const auto sub =
+            h.bus().subscribe(h.bus().topic("http.close"), 0,
+                              [&](keel::kernel::TopicId, const keel_payload&) { ++closes; });
         bool stopped = false;
         h.beginStop(stopped);
         // The idle connection closes at once; the busy one gets its answer, told to close.
@@ -562,12 +626,15 @@ public:
         std::vector<std::pair<std::string, std::string>> events;
         std::vector<keel::kernel::SubscriptionId> subs;
         for (const char* topic : {"http.connection", "http.request", "http.checkContinue"}) {
-            subs.push_back(h.bus().subscribe(h.bus().topic(topic), 0, [&, topic](keel::kernel::TopicId, const keel_payload& p) {
-                events.emplace_back(topic, std::string(static_cast<const char*>(p.data), p.size));
-            }));
+            subs.push_back(h.bus().subscribe(
+                h.bus().topic(topic), 0, [&, topic](keel::kernel::TopicId, const keel_payload& p) {
+                    events.emplace_back(topic,
+                                        std::string(static_cast<const char*>(p.data), p.size));
+                }));
         }
         RawClient c(h, h.port());
-        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+        c.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
         CPPUNIT_ASSERT(c.waitBytes(25));
         c.send("hi");
         CPPUNIT_ASSERT_EQUAL(2u, static_cast<unsigned>(c.replies(2).size()));
@@ -577,7 +644,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("http.checkContinue"), events[1].first);
         CPPUNIT_ASSERT_EQUAL(std::string("http.request"), events[2].first);
         CPPUNIT_ASSERT(has(events[2].second, R"("site":"t","method":"POST","target":"/echo")"));
-        for (auto id : subs) h.bus().unsubscribe(id);
+        for (auto id : subs)
+            h.bus().unsubscribe(id);
     }
 
     void testAccessLogAndTrustedProxy() {
@@ -586,7 +654,8 @@ public:
         {
             SiteHarness h({site(R"({"access_log": {"path": ")" + dir + R"(/combined.log"}})")});
             RawClient c(h, h.port());
-            c.send(get("/plain", "User-Agent: test/1\r\nReferer: http://r/\r\nX-Request-Id: forged\r\n"));
+            c.send(get("/plain",
+                       "User-Agent: test/1\r\nReferer: http://r/\r\nX-Request-Id: forged\r\n"));
             const Reply r = c.reply();
             CPPUNIT_ASSERT(r.header("X-Request-Id") != "forged"); // not from an untrusted peer
             c.send(get("/nowhere"));
@@ -597,21 +666,26 @@ public:
             std::getline(in, first);
             std::getline(in, second);
             CPPUNIT_ASSERT_MESSAGE(first, has(first, "127.0.0.1 - - ["));
-            CPPUNIT_ASSERT_MESSAGE(first, has(first, "] \"GET /plain HTTP/1.1\" 200 12 \"http://r/\" \"test/1\" \"" +
-                                                        r.header("X-Request-Id") + "\""));
+            CPPUNIT_ASSERT_MESSAGE(
+                first, has(first, "] \"GET /plain HTTP/1.1\" 200 12 \"http://r/\" \"test/1\" \"" +
+                                      r.header("X-Request-Id") + "\""));
             CPPUNIT_ASSERT_MESSAGE(second, has(second, "\"GET /nowhere HTTP/1.1\" 404 "));
         }
         {
-            SiteHarness h({site(R"({"trusted_proxies": ["127.0.0.0/8"], "access_log": {"path": ")" + dir +
-                                R"(/access.json", "format": "json"}})")});
+            SiteHarness h({site(R"({"trusted_proxies": ["127.0.0.0/8"], "access_log": {"path": ")" +
+                                dir + R"(/access.json", "format": "json"}})")});
             RawClient c(h, h.port());
-            c.send(get("/plain", "X-Request-Id: from-proxy-1\r\nX-Forwarded-For: 203.0.113.9, 127.0.0.5\r\n"));
+            c.send(
+                get("/plain",
+                    "X-Request-Id: from-proxy-1\r\nX-Forwarded-For: 203.0.113.9, 127.0.0.5\r\n"));
             CPPUNIT_ASSERT_EQUAL(std::string("from-proxy-1"), c.reply().header("X-Request-Id"));
             CPPUNIT_ASSERT(h.stop());
             std::ifstream in(dir + "/access.json");
             std::string line;
             std::getline(in, line);
-            CPPUNIT_ASSERT_MESSAGE(line, has(line, R"("site":"t","remote":"203.0.113.9","method":"GET","target":"/plain")"));
+            CPPUNIT_ASSERT_MESSAGE(
+                line,
+                has(line, R"("site":"t","remote":"203.0.113.9","method":"GET","target":"/plain")"));
             CPPUNIT_ASSERT_MESSAGE(line, has(line, R"("status":200,"bytes":12,)"));
             CPPUNIT_ASSERT_MESSAGE(line, has(line, R"("request_id":"from-proxy-1"})"));
         }
@@ -637,7 +711,9 @@ public:
         // A second address, and stricter limits (a new http instance): the first socket and
         // its connections stay.
         const std::string two = R"({"address": "127.0.0.1:0"}, {"address": "127.0.0.2:0"})";
-        CPPUNIT_ASSERT(h.reload({siteJson("t", kRoutes, R"({"limits": {"header_count": 2}})", "", two)}).empty());
+        CPPUNIT_ASSERT(
+            h.reload({siteJson("t", kRoutes, R"({"limits": {"header_count": 2}})", "", two)})
+                .empty());
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), h.ports.size());
         CPPUNIT_ASSERT(h.logged("listening on 127.0.0.2:"));
         kept.send(get("/plain"));
@@ -661,7 +737,8 @@ public:
             a.sin_family = AF_INET;
             a.sin_port = htons(h.port(1));
             a.sin_addr.s_addr = htonl(0x7f000002);
-            const bool no = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == ECONNREFUSED;
+            const bool no = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 &&
+                            errno == ECONNREFUSED;
             ::close(fd);
             return no;
         };

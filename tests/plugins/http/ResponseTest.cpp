@@ -6,11 +6,14 @@ using namespace keel::http;
 
 namespace {
 
-std::string head(const HeadSpec& spec, std::vector<std::pair<std::string, std::string>> headers, HeadResult* result = nullptr) {
+std::string head(const HeadSpec& spec, std::vector<std::pair<std::string, std::string>> headers,
+                 HeadResult* result = nullptr) {
     std::vector<keel_header> raw;
-    for (const auto& [n, v] : headers) raw.push_back(keel_header{{n.data(), n.size()}, {v.data(), v.size()}});
+    for (const auto& [n, v] : headers)
+        raw.push_back(keel_header{{n.data(), n.size()}, {v.data(), v.size()}});
     Buffer out;
-    HeadResult r = formatHead(out, spec, raw.data(), raw.size(), "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n");
+    HeadResult r =
+        formatHead(out, spec, raw.data(), raw.size(), "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n");
     if (result != nullptr) *result = r;
     return std::string(out.view());
 }
@@ -38,9 +41,10 @@ public:
         spec.contentLength = 12;
         HeadResult r;
         const std::string text = head(spec, {{"Content-Type", "text/plain"}}, &r);
-        CPPUNIT_ASSERT_EQUAL(std::string("HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
-                                         "Content-Type: text/plain\r\nContent-Length: 12\r\n\r\n"),
-                             text);
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+                        "Content-Type: text/plain\r\nContent-Length: 12\r\n\r\n"),
+            text);
         CPPUNIT_ASSERT(!r.chunked);
         CPPUNIT_ASSERT(!r.close);
         CPPUNIT_ASSERT(r.bodyAllowed);
@@ -50,7 +54,8 @@ public:
         HeadSpec spec;
         spec.contentLength = -1;
         HeadResult r;
-        CPPUNIT_ASSERT(head(spec, {}, &r).find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(head(spec, {}, &r).find("Transfer-Encoding: chunked\r\n") !=
+                       std::string::npos);
         CPPUNIT_ASSERT(r.chunked);
         spec.versionMinor = 0;
         const std::string text = head(spec, {}, &r);
@@ -91,8 +96,11 @@ public:
         spec.contentLength = 2;
         HeadResult r;
         const std::string text = head(spec,
-                                      {{"content-length", "99"}, {"Transfer-Encoding", "gzip"}, {"Connection", "Close"},
-                                       {"Keep-Alive", "timeout=5"}, {"X-A", "1"}},
+                                      {{"content-length", "99"},
+                                       {"Transfer-Encoding", "gzip"},
+                                       {"Connection", "Close"},
+                                       {"Keep-Alive", "timeout=5"},
+                                       {"X-A", "1"}},
                                       &r);
         CPPUNIT_ASSERT(text.find("99") == std::string::npos);
         CPPUNIT_ASSERT(text.find("gzip") == std::string::npos);
@@ -110,8 +118,11 @@ public:
         spec.contentLength = 0;
         HeadResult r;
         const std::string text = head(spec,
-                                      {{"X-Split", "a\r\nSet-Cookie: evil=1"}, {"Bad Name", "v"}, {"X-Nul", std::string("a\0b", 3)},
-                                       {"", "empty"}, {"X-Ok", "caf\xc3\xa9\tok"}},
+                                      {{"X-Split", "a\r\nSet-Cookie: evil=1"},
+                                       {"Bad Name", "v"},
+                                       {"X-Nul", std::string("a\0b", 3)},
+                                       {"", "empty"},
+                                       {"X-Ok", "caf\xc3\xa9\tok"}},
                                       &r);
         CPPUNIT_ASSERT_EQUAL(std::size_t(4), r.dropped);
         CPPUNIT_ASSERT(text.find("evil") == std::string::npos);
@@ -134,9 +145,11 @@ public:
         Buffer out;
         formatError(out, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "too big", "Date: x\r\n");
         const std::string text(out.view());
-        const std::string body = R"({"success":false,"code":"REQUEST_HEADER_FIELDS_TOO_LARGE","message":"too big"})";
+        const std::string body =
+            R"({"success":false,"code":"REQUEST_HEADER_FIELDS_TOO_LARGE","message":"too big"})";
         CPPUNIT_ASSERT(text.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
-        CPPUNIT_ASSERT(text.find("Content-Length: " + std::to_string(body.size()) + "\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("Content-Length: " + std::to_string(body.size()) + "\r\n") !=
+                       std::string::npos);
         CPPUNIT_ASSERT(text.find("Connection: close\r\n") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(body, text.substr(text.find("\r\n\r\n") + 4));
     }
@@ -151,8 +164,10 @@ public:
     void testClock() {
         Clock clock;
         clock.set(784111777, 500); // RFC 9110's example, until the loop's clock says 500 ms
-        CPPUNIT_ASSERT_EQUAL(std::string("Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), std::string(clock.dateLine(0)));
-        CPPUNIT_ASSERT_EQUAL(std::string("06/Nov/1994:08:49:37 +0000"), std::string(clock.logTime(0)));
+        CPPUNIT_ASSERT_EQUAL(std::string("Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"),
+                             std::string(clock.dateLine(0)));
+        CPPUNIT_ASSERT_EQUAL(std::string("06/Nov/1994:08:49:37 +0000"),
+                             std::string(clock.logTime(0)));
         CPPUNIT_ASSERT_EQUAL(std::string("1994-11-06T08:49:37Z"), std::string(clock.isoTime(0)));
         // Asked with a later loop time, it reads the wall clock again (a 2026-ish year).
         CPPUNIT_ASSERT(clock.dateLine(1000000).find("1994") == std::string_view::npos);

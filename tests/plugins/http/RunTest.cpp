@@ -18,7 +18,9 @@ namespace {
 const std::string kKeel = KEEL_BINARY;
 const std::map<std::string, std::string> kEnv{{"KEEL_PLUGIN_PATH", KEEL_PLUGIN_DIR}};
 
-bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
 
 /// Waits for "listening on 127.0.0.1:PORT" and returns PORT (0 when it never came).
 int portOf(Process& keel) {
@@ -51,8 +53,10 @@ public:
 };
 
 void makeCertificate(const std::string& dir, const std::string& name) {
-    const std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout " +
-                                dir + "/" + name + ".key -out " + dir + "/" + name + ".pem -subj /CN=" + name + " 2>/dev/null";
+    const std::string command = "openssl req -x509 -newkey ec -pkeyopt "
+                                "ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout " +
+                                dir + "/" + name + ".key -out " + dir + "/" + name +
+                                ".pem -subj /CN=" + name + " 2>/dev/null";
     CPPUNIT_ASSERT_EQUAL(0, std::system(command.c_str()));
 }
 
@@ -68,7 +72,9 @@ class RunTest : public CppUnit::TestFixture {
 public:
     void testBenchSiteServesAndStopsGracefully() {
         Loop loop;
-        Process keel(loop, {kKeel, "run", std::string(KEEL_SOURCE_DIR) + "/sites/bench", "--listen", "127.0.0.1:0", "--no-lock"},
+        Process keel(loop,
+                     {kKeel, "run", std::string(KEEL_SOURCE_DIR) + "/sites/bench", "--listen",
+                      "127.0.0.1:0", "--no-lock"},
                      kEnv);
         const int port = portOf(keel);
         CPPUNIT_ASSERT_MESSAGE(keel.err(), port > 0);
@@ -81,7 +87,8 @@ public:
         CPPUNIT_ASSERT(has(r.out, "Content-Length: 12\r\n"));
         CPPUNIT_ASSERT(has(r.out, "\r\n\r\nHello World!HTTP/1.1 200 OK"));
         CPPUNIT_ASSERT_MESSAGE(r.err, has(r.err, "Re-using existing connection")); // kept alive
-        r = run(loop, {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + std::to_string(port) + "/nope"});
+        r = run(loop, {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                       "http://127.0.0.1:" + std::to_string(port) + "/nope"});
         CPPUNIT_ASSERT_EQUAL(std::string("404"), r.out);
         keel.kill(SIGTERM);
         CPPUNIT_ASSERT(keel.waitExit(15000));
@@ -92,7 +99,8 @@ public:
     void testTlsSiteAndCertificateReloadOnSighup() {
         TempDir dir;
         makeCertificate(dir.path, "one");
-        std::ofstream(dir.path + "/site.json") << R"({"name": "secure", "listeners": [{"address": "127.0.0.1:0",
+        std::ofstream(dir.path + "/site.json")
+            << R"({"name": "secure", "listeners": [{"address": "127.0.0.1:0",
             "tls": {"cert": "cert.pem", "key": "key.pem"}}], "plugins": {"http": "^0.1.0"},
             "routes": [{"path": "/plain", "use": "respond", "config": {"body": "tls"}}]})";
         std::filesystem::copy_file(dir.path + "/one.pem", dir.path + "/cert.pem");
@@ -111,8 +119,10 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, std::string("tls"), r.out);
         // New files in place, then SIGHUP: new connections get the new certificate.
         makeCertificate(dir.path, "two");
-        std::filesystem::copy_file(dir.path + "/two.pem", dir.path + "/cert.pem", std::filesystem::copy_options::overwrite_existing);
-        std::filesystem::copy_file(dir.path + "/two.key", dir.path + "/key.pem", std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::copy_file(dir.path + "/two.pem", dir.path + "/cert.pem",
+                                   std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::copy_file(dir.path + "/two.key", dir.path + "/key.pem",
+                                   std::filesystem::copy_options::overwrite_existing);
         keel.kill(SIGHUP);
         CPPUNIT_ASSERT(keel.waitForOutput("reloaded", 10000));
         CPPUNIT_ASSERT_MESSAGE(subject(), has(subject(), "CN = two"));
@@ -125,7 +135,8 @@ public:
         TempDir dir;
         makeCertificate(dir.path, "one");
         makeCertificate(dir.path, "two");
-        std::ofstream(dir.path + "/site.json") << R"({"name": "bad", "listeners": [{"address": "127.0.0.1:0",
+        std::ofstream(dir.path + "/site.json")
+            << R"({"name": "bad", "listeners": [{"address": "127.0.0.1:0",
             "tls": {"cert": "one.pem", "key": "two.key"}}], "plugins": {"http": "^0.1.0"},
             "routes": [{"path": "/plain", "use": "respond", "config": {"body": "x"}}]})";
         Loop loop;

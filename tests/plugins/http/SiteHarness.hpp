@@ -40,11 +40,14 @@ namespace fs = std::filesystem;
 /// kernel stops a site's plugins in reverse order (of their names, as it stands): "fixture"
 /// and "hello" sort before "http", so http stops first, draining its connections while the
 /// handlers still answer.
-inline std::string siteJson(const std::string& name, const std::string& routes, const std::string& httpConfig = "{}",
-                            const std::string& extra = "", const std::string& listener = R"({"address": "127.0.0.1:0"})") {
+inline std::string siteJson(const std::string& name, const std::string& routes,
+                            const std::string& httpConfig = "{}", const std::string& extra = "",
+                            const std::string& listener = R"({"address": "127.0.0.1:0"})") {
     return R"({"name": ")" + name + R"(", "listeners": [)" + listener + R"(],
-        "plugins": {"hello": "^0.1.0", "fixture": "^1.0.0", "http": {"version": "^0.1.0", "config": )" + httpConfig + R"(}},
-        )" + extra + R"("routes": [)" + routes + "]}";
+        "plugins": {"hello": "^0.1.0", "fixture": "^1.0.0", "http": {"version": "^0.1.0", "config": )" +
+           httpConfig + R"(}},
+        )" +
+           extra + R"("routes": [)" + routes + "]}";
 }
 
 class SiteHarness {
@@ -52,16 +55,20 @@ public:
     /// Starts the sites (throws what the kernel throws: ConfigError, PluginError).
     explicit SiteHarness(const std::vector<std::string>& manifests)
         : catalog_({KEEL_PLUGIN_DIR, KEEL_FIXTURE_PLUGIN_DIR}) {
-        previousSink_ = kernel::Log::setSink([this](kernel::LogLevel level, std::string_view source, std::string_view text) {
-            logs.push_back(std::string(kernel::toString(level)) + " " + std::string(source) + ": " + std::string(text));
-        });
+        previousSink_ = kernel::Log::setSink(
+            [this](kernel::LogLevel level, std::string_view source, std::string_view text) {
+                logs.push_back(std::string(kernel::toString(level)) + " " + std::string(source) +
+                               ": " + std::string(text));
+            });
         char pattern[] = "/tmp/keel-http-test-XXXXXX";
         dir = ::mkdtemp(pattern);
-        listening_ = bus_.subscribe(bus_.topic("http.listening"), 0, [this](kernel::TopicId, const keel_payload& p) {
-            const std::string json(static_cast<const char*>(p.data), p.size);
-            const auto at = json.find("\"port\":");
-            if (at != std::string::npos) ports.push_back(static_cast<std::uint16_t>(std::stoi(json.substr(at + 7))));
-        });
+        listening_ = bus_.subscribe(
+            bus_.topic("http.listening"), 0, [this](kernel::TopicId, const keel_payload& p) {
+                const std::string json(static_cast<const char*>(p.data), p.size);
+                const auto at = json.find("\"port\":");
+                if (at != std::string::npos)
+                    ports.push_back(static_cast<std::uint16_t>(std::stoi(json.substr(at + 7))));
+            });
         std::vector<kernel::SiteConfig> configs;
         for (std::size_t i = 0; i < manifests.size(); ++i) {
             const std::string file = dir + "/site" + std::to_string(i) + ".json";
@@ -75,7 +82,8 @@ public:
         stop();
         // KEEL_HTTP_TEST_LOGS=1 shows what the kernel and the plugins logged.
         if (std::getenv("KEEL_HTTP_TEST_LOGS") != nullptr)
-            for (const auto& l : logs) std::fprintf(stderr, "  | %s\n", l.c_str());
+            for (const auto& l : logs)
+                std::fprintf(stderr, "  | %s\n", l.c_str());
         bus_.unsubscribe(listening_);
         kernel::Log::setSink(std::move(previousSink_));
         fs::remove_all(dir);
@@ -124,7 +132,8 @@ public:
     bool runUntil(const std::function<bool()>& done, unsigned deadlineMs = 5000) {
         bool timedOut = false;
         const kernel::TimerId guard = loop.setTimeout(deadlineMs, [&] { timedOut = true; });
-        while (!done() && !timedOut) uv_run(loop.uv(), UV_RUN_ONCE);
+        while (!done() && !timedOut)
+            uv_run(loop.uv(), UV_RUN_ONCE);
         loop.clearTimer(guard);
         return done();
     }
@@ -195,11 +204,13 @@ inline bool parseReply(std::string& data, Reply& reply, bool head = false, bool 
     r.status = std::atoi(statusLine.c_str() + 9);
     while (pos != std::string::npos && pos < headText.size()) {
         const std::size_t next = headText.find("\r\n", pos + 2);
-        const std::string line = headText.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+        const std::string line = headText.substr(
+            pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
         const auto colon = line.find(':');
         if (colon != std::string::npos) {
             std::string value = line.substr(colon + 1);
-            while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+            while (!value.empty() && value.front() == ' ')
+                value.erase(0, 1);
             r.headers.emplace_back(line.substr(0, colon), value);
         }
         pos = next;
@@ -280,20 +291,23 @@ public:
     }
 
     /// Runs the loop until `count` whole responses arrived (or the connection closed).
-    std::vector<Reply> replies(std::size_t count, unsigned deadlineMs = 5000, std::vector<bool> heads = {}) {
+    std::vector<Reply> replies(std::size_t count, unsigned deadlineMs = 5000,
+                               std::vector<bool> heads = {}) {
         std::vector<Reply> out;
         harness_.runUntil(
             [&] {
                 Reply r;
-                while (out.size() < count &&
-                       parseReply(buffer_, r, out.size() < heads.size() && heads[out.size()], closed))
+                while (
+                    out.size() < count &&
+                    parseReply(buffer_, r, out.size() < heads.size() && heads[out.size()], closed))
                     out.push_back(std::move(r));
                 return out.size() >= count || closed;
             },
             deadlineMs);
         // A close can complete the last response (no length): one more try.
         Reply r;
-        while (out.size() < count && parseReply(buffer_, r, out.size() < heads.size() && heads[out.size()], closed))
+        while (out.size() < count &&
+               parseReply(buffer_, r, out.size() < heads.size() && heads[out.size()], closed))
             out.push_back(std::move(r));
         return out;
     }
@@ -328,17 +342,18 @@ public:
 private:
     void arm() {
         if (fd_ < 0) return;
-        uv_poll_start(&poll_, UV_READABLE | (outbox_.empty() ? 0 : UV_WRITABLE), [](uv_poll_t* p, int status, int events) {
-            auto* self = static_cast<RawClient*>(p->data);
-            if (status < 0) {
-                self->closed = true;
-                uv_poll_stop(p);
-                return;
-            }
-            if (events & UV_WRITABLE) self->flushOutbox();
-            if (events & UV_READABLE) self->readAll();
-            if (!self->closed) self->arm();
-        });
+        uv_poll_start(&poll_, UV_READABLE | (outbox_.empty() ? 0 : UV_WRITABLE),
+                      [](uv_poll_t* p, int status, int events) {
+                          auto* self = static_cast<RawClient*>(p->data);
+                          if (status < 0) {
+                              self->closed = true;
+                              uv_poll_stop(p);
+                              return;
+                          }
+                          if (events & UV_WRITABLE) self->flushOutbox();
+                          if (events & UV_READABLE) self->readAll();
+                          if (!self->closed) self->arm();
+                      });
     }
     void flushOutbox() {
         while (!outbox_.empty()) {
