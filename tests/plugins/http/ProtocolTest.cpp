@@ -444,8 +444,8 @@ public:
         CPPUNIT_ASSERT(c.waitClosed());
         // The head and what was written went out; the final chunk never does.
         CPPUNIT_ASSERT(has(c.received(), "HTTP/1.1 200 OK\r\n"));
-        CPPUNIT_ASSERT(has(c.received(), "7\r\npartial\r\n"));
-        CPPUNIT_ASSERT(!has(c.received(), "0\r\n\r\n"));
+        const std::string body = c.received().substr(c.received().find("\r\n\r\n") + 4);
+        CPPUNIT_ASSERT_EQUAL(std::string("7\r\npartial\r\n"), body); // no "0\r\n\r\n" after it
     }
 
     void testSlowloris() {
