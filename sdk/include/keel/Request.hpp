@@ -21,6 +21,7 @@
 
 #include <keel/Context.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -114,10 +115,40 @@ public:
             new Box{std::move(fn), api_});
     }
     std::string_view body() const { return toView(api_->body(req_)); }
+    /// The route's body limit in bytes.
+    std::uint64_t bodyLimit() const { return api_->body_limit(req_); }
+    /// Streams the body to `fn(req, chunk)`; an empty chunk is the end (or the abort: check
+    /// aborted()), and comes exactly once. `fn` returns true to pause reading until
+    /// resumeBody(). Returns keel::pending: return it from the step.
+    template <class F>
+    int streamBody(F fn) const {
+        struct Box {
+            F fn;
+            const keel_request_api* api;
+        };
+        return api_->stream_body(
+            req_,
+            [](void* user, keel_request* r, const void* data, std::size_t len) -> int {
+                auto* box = static_cast<Box*>(user);
+                Request req(r, box->api);
+                bool pause = false;
+                req.guard([&] { pause = box->fn(req, std::string_view(static_cast<const char*>(data), len)); });
+                if (len == 0) {
+                    delete box;
+                    return 0;
+                }
+                return pause ? 1 : 0;
+            },
+            new Box{std::move(fn), api_});
+    }
+    void resumeBody() const { api_->resume_body(req_); }
 
     // --- pending steps ---
     void resume(int result) const { api_->resume(req_, result); }
     bool aborted() const { return api_->aborted(req_) != 0; }
+    /// `fn(user, req)` runs once if the client goes away before the response ends (and
+    /// never otherwise, so `user` must be owned elsewhere).
+    void onAbort(keel_request_fn fn, void* user) const { api_->on_abort(req_, fn, user); }
 
     // --- response ---
     void status(int code) const { api_->set_status(req_, code); }
@@ -130,6 +161,28 @@ public:
     /// Returns true when the caller should wait for drain before writing more.
     bool write(std::string_view data) const { return api_->write(req_, data.data(), data.size()) != 0; }
     void end(std::string_view data = {}) const { api_->end(req_, data.data(), data.size()); }
+    /// After write() asked to wait: `fn(req)` runs once, when the transport drained or the
+    /// client went away (check aborted()).
+    template <class F>
+    void onDrain(F fn) const {
+        struct Box {
+            F fn;
+            const keel_request_api* api;
+        };
+        api_->on_drain(
+            req_,
+            [](void* user, keel_request* r) {
+                std::unique_ptr<Box> box(static_cast<Box*>(user));
+                Request req(r, box->api);
+                req.guard([&] { box->fn(req); });
+            },
+            new Box{std::move(fn), api_});
+    }
+    /// Sends `length` bytes of `fd` from `offset` as the whole body (sendfile(2) where the
+    /// transport can) and ends the response. Takes ownership of fd. Returns 0 or -errno.
+    int sendFile(int fd, std::uint64_t offset, std::uint64_t length) const {
+        return api_->send_file(req_, fd, offset, length);
+    }
     /// status + Content-Type + whole body.
     void send(int code, std::string_view contentType, std::string_view body) const {
         status(code);
