@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev node-llhttp libpoco-dev libssl-dev libsqlite3-dev libargon2-dev
   libcppunit-dev libbenchmark-dev libyaml-cpp-dev
-  curl python3 openssl
+  curl python3 openssl media-types
 )
 
 missing=()
