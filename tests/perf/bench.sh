@@ -10,39 +10,21 @@
 # env:   DUR (5), CONNS (64), ROUNDS (2), PORT (18083), KEEL_SHARED_DIR (<repo>/../shared)
 # Exit: 0 when the goal is met, 1 when not, 2 when something is missing.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${1:-$repo/build}
-shared=${KEEL_SHARED_DIR:-$repo/../shared}
 dur=${DUR:-5}
 conns=${CONNS:-64}
 rounds=${ROUNDS:-2}
 port=${PORT:-18083}
-keel="$build/bin/keel"
 
-fail() { echo "bench.sh: $*" >&2; exit 2; }
-[ -f "$shared/bench/limit-server.c" ] || fail "no $shared/bench/limit-server.c (set KEEL_SHARED_DIR to the shared folder)"
-[ -x "$keel" ] || fail "no $keel: build first (cmake --build $build), or pass the build directory"
-[ -f "$build/lib/keel/plugins/keel_bench.so" ] || fail "no bench plugin under $build/lib/keel/plugins"
-command -v taskset >/dev/null || fail "taskset (util-linux) is missing"
-[ "$(nproc)" -ge 2 ] || fail "needs two CPUs: the server on CPU 1, the clients on CPU 0"
-if ! command -v wrk >/dev/null; then
-  echo "bench.sh: installing wrk (Debian package)" >&2
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
-fi
+need_limit_server
+need_keel bench
+need_two_cpus
+apt_install_missing wrk:wrk
 command -v wrk >/dev/null || fail "wrk is missing (apt-get install wrk)"
 
-tmp=$(mktemp -d)
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-cc -O2 "$shared/bench/limit-server.c" -o "$tmp/limit-server"
-taskset -c 1 "$tmp/limit-server" "$port" &
-server=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || fail "limit-server did not listen on port $port"
+start_limit_server "$port"
+wait_port "$port" limit-server
 url="http://127.0.0.1:$port/"
 
 best_wrk=0 best_keel=0

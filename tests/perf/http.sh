@@ -22,45 +22,29 @@
 # Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
 # is written in a temporary folder (the system's nginx service is not used).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${1:-$repo/build}
-shared=${KEEL_SHARED_DIR:-$repo/../shared}
 dur=${DUR:-5}
 conns=${CONNS:-64}
 idle=${IDLE:-10000}
 parts=${PARTS:-plain idle tls}
 rounds=${ROUNDS:-3}
 base=${PORT_BASE:-18080}
-keel="$build/bin/keel"
 
-fail() { echo "http.sh: $*" >&2; exit 2; }
-[ -f "$shared/bench/limit-server.c" ] || fail "no $shared/bench/limit-server.c (set KEEL_SHARED_DIR)"
-[ -x "$keel" ] || fail "no $keel: build first, or pass the build directory"
-[ -f "$build/lib/keel/plugins/keel_http.so" ] || fail "no http plugin under $build/lib/keel/plugins"
+need_limit_server
+need_keel http
 for tool in wrk nginx node python3 openssl taskset; do
   command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install wrk nginx-light nodejs python3 openssl util-linux)"
 done
-[ "$(nproc)" -ge 2 ] || fail "needs two CPUs: the servers on CPU 1, wrk on CPU 0"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
+need_two_cpus
+raise_nofile
 
 p_limit=$base p_nginx=$((base + 1)) p_node=$((base + 2)) p_keel=$((base + 3))
 t_nginx=$((base + 4)) t_keel=$((base + 5))
 
-wait_port() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  fail "nothing listens on port $1 ($2)"
-}
 
 # --- the servers ------------------------------------------------------------------------
-cc -O2 "$shared/bench/limit-server.c" -o "$tmp/limit-server"
-taskset -c 1 "$tmp/limit-server" "$p_limit" & pids+=($!); pid_limit=$!
+start_limit_server "$p_limit"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench.test \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
@@ -118,43 +102,6 @@ for p in "$p_limit:limit-server" "$p_nginx:nginx" "$p_node:node" "$p_keel:keel" 
 done
 
 # --- measuring -------------------------------------------------------------------------
-hz=$(getconf CLK_TCK)
-cpu_of() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
-rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; } # KiB
-
-# run NAME URL PID (NAME unused): prints "rps p99 cpu-us/req errors"
-run() {
-  local c0 c1 out rps reqs p99 err cpu
-  c0=$(cpu_of "$3")
-  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$2" 2>&1)
-  c1=$(cpu_of "$3")
-  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-  reqs=$(awk '/requests in/{print $1}' <<<"$out")
-  p99=$(awk '$1=="99%"{print $2}' <<<"$out")
-  err=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
-  cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="$reqs" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
-  echo "$rps $p99 $cpu ${err:--}"
-}
-
-declare -A best_cpu best_line
-# measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
-# busy moment on the machine hits them all); each keeps its round with the lowest CPU per
-# request (interference only ever adds CPU).
-measure() {
-  local r s name u pid line cpu
-  for r in $(seq "$rounds"); do
-    for s in "$@"; do
-      read -r name u pid <<<"$s"
-      line=$(run "$name" "$u" "$pid")
-      cpu=$(awk '{print $3}' <<<"$line")
-      if [ -z "${best_cpu[$name]:-}" ] || awk -v a="$cpu" -v b="${best_cpu[$name]}" 'BEGIN{exit !(a < b)}'; then
-        best_cpu[$name]=$cpu
-        best_line[$name]=$line
-      fi
-    done
-  done
-}
-
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) CPUs; wrk -t1 -c$conns -d${dur}s --latency; servers on CPU 1, wrk on CPU 0"
 echo "# keel $("$keel" version | head -1 | cut -d' ' -f2), $(nginx -v 2>&1 | cut -d' ' -f3), node $(node --version)"
 
@@ -166,7 +113,7 @@ if [[ " $parts " == *" plain "* ]]; then
   limit=${best_cpu[limit-server]}
   printf "%-14s %12s %10s %12s %8s  %s\n" server req/s p99 cpu-us/req ratio errors
   for name in limit-server nginx node keel; do
-    read -r rps p99 cpu err <<<"${best_line[$name]}"
+    read -r rps p99 cpu _ err <<<"${best_line[$name]}"
     ratio=$(awk -v a="$cpu" -v b="$limit" 'BEGIN{ printf "%.2f", a/b }')
     printf "%-14s %12s %10s %12s %8s  %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "$err"
   done
@@ -201,7 +148,7 @@ if [[ " $parts " == *" tls "* ]]; then
   measure "nginx-tls https://127.0.0.1:$t_nginx/plain $pid_nginx" "keel-tls https://127.0.0.1:$t_keel/plain $pid_keel_tls"
   printf "%-14s %12s %10s %12s %10s  %s\n" server req/s p99 cpu-us/req "vs nginx" cipher
   for name in nginx-tls keel-tls; do
-    read -r rps p99 cpu err <<<"${best_line[$name]}"
+    read -r rps p99 cpu _ err <<<"${best_line[$name]}"
     port=$t_nginx; [ "$name" = keel-tls ] && port=$t_keel
     ratio=$(awk -v a="$cpu" -v b="${best_cpu[nginx-tls]}" 'BEGIN{ printf "%.2f", a/b }')
     printf "%-14s %12s %10s %12s %10s  %s %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "$(cipher "$port")" "$err"

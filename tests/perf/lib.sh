@@ -1,0 +1,138 @@
+# lib.sh: what tests/perf/{http,bench,fs}.sh share, sourced after their header comment.
+#
+# Method of ../shared/bench/README.md: servers pinned to CPU 1, the load generator to CPU 0,
+# one server after the other; the figure that matters is the server's CPU-microseconds per
+# request (utime+stime of the whole process, every thread, over the run / requests served).
+#
+# Sourcing sets: here (tests/perf), repo, build (the script's $1, default <repo>/build),
+# shared (KEEL_SHARED_DIR, default <repo>/../shared), keel (the binary), tmp (a temporary
+# folder removed at exit), pids (every server started; killed at exit), hz, and the
+# functions below. Needs `set -euo pipefail` in the caller (set here too).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[1]:-$0}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build}
+shared=${KEEL_SHARED_DIR:-$repo/../shared}
+keel="$build/bin/keel"
+perf_name=$(basename "${BASH_SOURCE[1]:-$0}")
+hz=$(getconf CLK_TCK)
+
+fail() { echo "$perf_name: $*" >&2; exit 2; }
+
+# need_limit_server: the reference server's source must be there.
+need_limit_server() {
+  [ -f "$shared/bench/limit-server.c" ] || fail "no $shared/bench/limit-server.c (set KEEL_SHARED_DIR to the shared folder)"
+}
+
+# need_keel PLUGIN...: the binary and these plugins, built.
+need_keel() {
+  [ -x "$keel" ] || fail "no $keel: build first (cmake --build $build), or pass the build directory"
+  local p
+  for p in "$@"; do
+    [ -f "$build/lib/keel/plugins/keel_$p.so" ] || fail "no $p plugin under $build/lib/keel/plugins"
+  done
+}
+
+# need_two_cpus: the servers on CPU 1, the clients on CPU 0.
+need_two_cpus() {
+  command -v taskset >/dev/null || fail "taskset (util-linux) is missing"
+  [ "$(nproc)" -ge 2 ] || fail "needs two CPUs: the servers on CPU 1, the clients on CPU 0"
+}
+
+# apt_install_missing COMMAND:PACKAGE...: installs the Debian package of each missing command.
+apt_install_missing() {
+  local spec missing=()
+  for spec in "$@"; do
+    command -v "${spec%%:*}" >/dev/null || missing+=("${spec#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "$perf_name: installing ${missing[*]} (Debian packages)" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null
+  else
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null
+  fi
+}
+
+# raise_nofile: thousands of connections need thousands of descriptors (children inherit it).
+raise_nofile() { ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; }
+
+tmp=$(mktemp -d)
+pids=()
+perf_cleanup() {
+  local p
+  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap perf_cleanup EXIT
+
+# wait_port PORT NAME: until something accepts on 127.0.0.1:PORT (10 s).
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+  fail "nothing listens on port $1 ($2)"
+}
+
+# start_limit_server PORT: builds and starts the limit server on CPU 1; sets pid_limit.
+start_limit_server() {
+  cc -O2 "$shared/bench/limit-server.c" -o "$tmp/limit-server"
+  taskset -c 1 "$tmp/limit-server" "$1" &
+  pid_limit=$!
+  pids+=("$pid_limit")
+}
+
+cpu_of() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); } # ticks, every thread
+rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }                      # KiB
+
+# wrk_run URL PID: one `wrk -t1 -c$conns -d${dur}s --latency` on CPU 0 against the server PID.
+# Prints "rps p99 cpu-us/req transfer/sec errors" (errors last: it has blanks, or is "-").
+wrk_run() {
+  local c0 c1 out rps reqs p99 err cpu xfer
+  c0=$(cpu_of "$2")
+  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$1" 2>&1)
+  c1=$(cpu_of "$2")
+  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+  xfer=$(awk '/Transfer\/sec/{print $2}' <<<"$out")
+  err=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
+  cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
+  echo "${rps:-0} ${p99:-na} $cpu ${xfer:-0B} ${err:--}"
+}
+
+# bytes_of SIZE: wrk's "2.43GB" (binary units, as wrk prints them) in bytes.
+bytes_of() {
+  awk -v s="$1" 'BEGIN{ n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
+    m = (u == "KB") ? 1024 : (u == "MB") ? 1048576 : (u == "GB") ? 1073741824 : (u == "TB") ? 1099511627776 : 1
+    printf "%.0f", n * m }'
+}
+
+declare -A best_cpu best_line
+# measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
+# busy moment on the machine hits them all); each keeps its round with the lowest CPU per
+# request (interference only ever adds CPU), or with MEASURE_BY=transfer its round with the
+# most bytes a second (interference only ever takes some away). Results in best_cpu[NAME]
+# (that round's CPU-us/req) and best_line[NAME] (that round's wrk_run line).
+measure() {
+  local r s name u pid line cpu better
+  for r in $(seq "$rounds"); do
+    for s in "$@"; do
+      read -r name u pid <<<"$s"
+      line=$(wrk_run "$u" "$pid")
+      cpu=$(awk '{print $3}' <<<"$line")
+      if [ -z "${best_cpu[$name]:-}" ]; then
+        better=1
+      elif [ "${MEASURE_BY:-cpu}" = transfer ]; then
+        better=$(awk -v a="$(bytes_of "$(awk '{print $4}' <<<"$line")")" \
+                     -v b="$(bytes_of "$(awk '{print $4}' <<<"${best_line[$name]}")")" 'BEGIN{print (a > b) ? 1 : 0}')
+      else
+        better=$(awk -v a="$cpu" -v b="${best_cpu[$name]}" 'BEGIN{print (a < b) ? 1 : 0}')
+      fi
+      if [ "$better" = 1 ]; then
+        best_cpu[$name]=$cpu
+        best_line[$name]=$line
+      fi
+    done
+  done
+}
