@@ -42,7 +42,9 @@ struct FilesConfig {
 
 std::runtime_error configError(const keel::Use& use, const std::string& key,
                                const std::string& text) {
-    return std::runtime_error(std::string(use.where) + ": files: config." + key + ": " + text);
+    // The kernel puts the use's location (file:line: routes[i]) in front.
+    (void)use;
+    return std::runtime_error("files: config." + key + ": " + text);
 }
 
 std::uint64_t unsignedKey(const keel::Use& use, const Poco::JSON::Object& obj,
