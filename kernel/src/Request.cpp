@@ -262,10 +262,32 @@ void keel_request::bodyEnd() {
     }
 }
 
+bool keel_request::refuseAnnouncedBody() {
+    if (route_ == nullptr || contentLength_ < 0 || static_cast<std::uint64_t>(contentLength_) <= route_->bodyLimit ||
+        bodyEnded_)
+        return false;
+    // The announced length is over the limit: answer 413 now (no 100 Continue, nothing read)
+    // and close, rather than make the client send what would be refused.
+    setResponseHeader("Connection", "close", true);
+    fail(413, "PAYLOAD_TOO_LARGE",
+         "the request body (" + std::to_string(contentLength_) + " bytes) is larger than this route's limit of " +
+             std::to_string(route_->bodyLimit) + " bytes",
+         false);
+    bodyEnded_ = true;
+    body_.clear();
+    return true;
+}
+
 int keel_request::readBody(keel_request_fn done, void* user) {
     bodyMode_ = BodyMode::buffer;
     bodyDone_ = done;
     bodyUser_ = user;
+    if (refuseAnnouncedBody()) {
+        // The step's callback still runs once (it sees the response sent).
+        if (running_) deferredBody_ = true;
+        else done(user, this);
+        return KEEL_PENDING;
+    }
     if (expectContinue_ && !continueSent_ && !bodyEnded_) {
         continueSent_ = true;
         if (transport_->send_continue) transport_->send_continue(conn_, this);
@@ -287,6 +309,11 @@ int keel_request::streamBody(keel_chunk_fn onChunk, void* user) {
     bodyMode_ = BodyMode::stream;
     chunk_ = onChunk;
     bodyUser_ = user;
+    if (refuseAnnouncedBody()) {
+        if (running_) deferredBody_ = true;
+        else deliverBuffered();
+        return KEEL_PENDING;
+    }
     if (expectContinue_ && !continueSent_ && !bodyEnded_) {
         continueSent_ = true;
         if (transport_->send_continue) transport_->send_continue(conn_, this);

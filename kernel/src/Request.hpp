@@ -42,6 +42,8 @@ struct keel_request {
     // --- request body, from the transport ---
     void bodyData(const void* data, std::size_t len);
     void bodyEnd();
+    /// A body announced over the route's limit: answers 413 at once. Returns true then.
+    bool refuseAnnouncedBody();
     int readBody(keel_request_fn done, void* user);
     int streamBody(keel_chunk_fn onChunk, void* user);
     void resumeBody();

@@ -268,13 +268,23 @@ public:
             CPPUNIT_ASSERT(c.waitClosed());
         }
         {
-            // Over the route's limit: no 100; a client that sends anyway gets 413.
+            // Over the route's limit: no 100, the 413 at once (the client sends nothing more)
+            // and the connection closes.
             RawClient c(h, h.port());
             c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: "
-                   "100-continue\r\n\r\n" +
-                   std::string(1000, 'x'));
-            CPPUNIT_ASSERT_EQUAL(413, c.reply().status);
+                   "100-continue\r\n\r\n");
+            const Reply r = c.reply();
+            CPPUNIT_ASSERT_EQUAL(413, r.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("close"), r.header("Connection"));
             CPPUNIT_ASSERT(!has(c.received(), "100 Continue"));
+            CPPUNIT_ASSERT(c.waitClosed());
+        }
+        {
+            // The same without Expect: refused from the announced length, before the body.
+            RawClient c(h, h.port());
+            c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+            CPPUNIT_ASSERT_EQUAL(413, c.reply().status);
+            CPPUNIT_ASSERT(c.waitClosed());
         }
         expectRefused(h,
                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: "
