@@ -93,11 +93,13 @@ SiteConfig loadFromText(std::string_view json, const std::string& dir) {
 struct TestClient::Impl {
     std::vector<std::string> logs;
     Log::Sink previousSink;
+    // Before the loop: the loop's teardown runs close callbacks that may live in plugin
+    // libraries, so the catalog (which unloads them) must outlive it.
+    Catalog catalog;
     Loop loop;
     Bus bus{loop};
     Services services;
     Runtime runtime{loop, bus, services};
-    Catalog catalog;
     SiteManager sites{runtime, catalog};
     std::string dir;
     std::map<int, std::unique_ptr<Exchange>> started;
