@@ -16,7 +16,8 @@ using Poco::Dynamic::Var;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
-const std::vector<std::string> kKeys{"name", "version", "description", "sdk", "requires", "provides", "commands", "handlers", "config"};
+const std::vector<std::string> kKeys{"name",     "version",  "description", "sdk",   "requires",
+                                     "provides", "commands", "handlers",    "config", "transport"};
 
 bool validName(const std::string& name) {
     static const std::regex pattern("[a-z][a-z0-9-]{0,63}");
@@ -83,6 +84,13 @@ Manifest Manifest::parse(std::string_view json, std::string_view whereView) {
                 throw ManifestError(where + ": requires." + name + ": " + e.what());
             }
         }
+    }
+
+    if (obj->has("transport")) {
+        Var transport = obj->get("transport");
+        if (!transport.isBoolean())
+            throw ManifestError(where + ": transport: expected true or false, found " + transport.toString());
+        m.transport = transport.extract<bool>();
     }
 
     if (obj->has("provides")) {

@@ -25,6 +25,8 @@ public:
 ///     "sdk": "^1.0.0",                         // Keel SDK (ABI) versions it works with
 ///     "requires": {"other": "^2.1.0"},         // name -> semver range
 ///     "provides": ["hello.counter@1"],         // services, name@major
+///     "transport": true,                       // turns connections into requests: stopped
+///                                              // first, so requests in flight can finish
 ///     "commands": [{"name": "hello", "description": "..."}],
 ///     "handlers": [{"name": "static", "kind": "handler", "description": "...",
 ///                   "config": {...}}],            // what sites can `use`
@@ -57,6 +59,7 @@ struct Manifest {
     Range sdk = Range::parse("*");
     std::vector<Requirement> requirements;
     std::vector<std::string> provides;
+    bool transport = false;
     std::vector<Command> commands;
     std::vector<Handler> handlers;
     ConfigSchema config;

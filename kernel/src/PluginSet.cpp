@@ -163,21 +163,24 @@ void PluginSet::start() {
     }
 }
 
-void PluginSet::stop(std::function<void()> done) { stopFrom(instances_.size(), std::move(done)); }
+void PluginSet::stop(std::function<void()> done) { stopFrom(instances_.size(), false, std::move(done)); }
 
-void PluginSet::stopFrom(std::size_t index, std::function<void()> done) {
+void PluginSet::stopTransports(std::function<void()> done) { stopFrom(instances_.size(), true, std::move(done)); }
+
+void PluginSet::stopFrom(std::size_t index, bool transportsOnly, std::function<void()> done) {
     while (index > 0) {
         PluginInstance& instance = *instances_[index - 1];
-        if (instance.state() == PluginInstance::State::started) {
+        if (instance.state() == PluginInstance::State::started &&
+            (!transportsOnly || instance.library().manifest().transport)) {
             // Continue with the next one once this one has stopped: now, or later from the
             // loop when its stop is pending (draining connections, say).
             auto phase = std::make_shared<int>(0); // 0 inside stop(), 1 pending, 2 stopped at once
-            instance.stop([this, index, done, phase]() mutable {
+            instance.stop([this, index, transportsOnly, done, phase]() mutable {
                 if (*phase == 0) {
                     *phase = 2;
                     return;
                 }
-                stopFrom(index - 1, std::move(done));
+                stopFrom(index - 1, transportsOnly, std::move(done));
             });
             if (*phase != 2) {
                 *phase = 1;

@@ -35,6 +35,9 @@ public:
     void start();
     /// Stops in reverse dependency order, waiting for each pending stop; `done` runs after.
     void stop(std::function<void()> done);
+    /// Stops only the transports (manifest "transport": true), so that they drain their
+    /// requests while the plugins those requests use still run; stop() does the rest.
+    void stopTransports(std::function<void()> done);
     /// Stops everything at once without waiting (deadline passed).
     void abandon();
     /// For a reload: takes over `old`'s instances whose library and configuration are the
@@ -56,7 +59,7 @@ private:
         std::string configJson;
         std::string range;
     };
-    void stopFrom(std::size_t index, std::function<void()> done);
+    void stopFrom(std::size_t index, bool transportsOnly, std::function<void()> done);
 
     Runtime& runtime_;
     const Catalog& catalog_;

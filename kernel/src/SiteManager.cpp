@@ -40,6 +40,7 @@ std::pair<PluginInstance*, const PluginInstance::HandlerEntry*> findHandler(cons
 SiteInfo siteInfo(const SiteConfig& config) {
     SiteInfo info;
     info.name = config.name;
+    info.dir = std::filesystem::absolute(config.dir.empty() ? "." : config.dir).lexically_normal().string();
     for (const auto& l : config.listeners) info.listeners.push_back(SiteListener{l.address, l.host, l.port, l.tlsCert, l.tlsKey});
     info.hosts = config.hosts;
     info.isDefault = config.isDefault;
@@ -127,8 +128,12 @@ std::vector<SiteManager::Built> SiteManager::build(std::vector<SiteConfig> confi
             set->resolve();
             for (const auto& running : running_)
                 if (running.config.name == config.name) set->adoptUnchanged(*running.set);
+            // A new site is listed before its plugins start, so that a transport opens its
+            // listeners in start() and a busy port or a bad certificate fails the start.
+            sites_.stage(siteInfo(config));
             set->start();
         } catch (const PluginError& e) {
+            sites_.unstage(config.name);
             errors.push_back(config.file + ": " + e.what());
             continue;
         }
@@ -136,6 +141,7 @@ std::vector<SiteManager::Built> SiteManager::build(std::vector<SiteConfig> confi
             CompiledSitePtr compiled = compileSite(config, set);
             built.push_back(Built{std::move(config), set, std::move(compiled)});
         } catch (const ConfigError& e) {
+            sites_.unstage(config.name);
             for (const auto& error : e.errors()) errors.push_back(error);
         }
     }
@@ -145,7 +151,10 @@ std::vector<SiteManager::Built> SiteManager::build(std::vector<SiteConfig> confi
 void SiteManager::start(std::vector<SiteConfig> configs) {
     std::vector<std::string> errors;
     std::vector<Built> built = build(std::move(configs), errors);
-    if (!errors.empty()) throw ConfigError(errors); // `built` stops what it started as it goes
+    if (!errors.empty()) {
+        for (const auto& b : built) sites_.unstage(b.config.name);
+        throw ConfigError(errors); // `built` stops what it started as it goes
+    }
     for (auto& b : built) {
         sites_.put(siteInfo(b.config), b.compiled);
         running_.push_back(Running{std::move(b.config), b.set});
@@ -155,7 +164,10 @@ void SiteManager::start(std::vector<SiteConfig> configs) {
 std::vector<std::string> SiteManager::reload(std::vector<SiteConfig> configs) {
     std::vector<std::string> errors;
     std::vector<Built> built = build(std::move(configs), errors);
-    if (!errors.empty()) return errors; // the new sets are dropped; adopted instances run on
+    if (!errors.empty()) {
+        for (const auto& b : built) sites_.unstage(b.config.name);
+        return errors; // the new sets are dropped; adopted instances run on
+    }
 
     std::set<std::string> kept;
     for (auto& b : built) {
@@ -171,14 +183,24 @@ std::vector<std::string> SiteManager::reload(std::vector<SiteConfig> configs) {
     return {};
 }
 
-void SiteManager::stop(std::function<void()> done) { stopFrom(running_.size(), std::move(done)); }
+void SiteManager::stop(std::function<void()> done) {
+    // Transports first, in every site: they stop accepting and finish the requests in flight
+    // while the plugins those requests use still run. Then every site's plugins, in reverse.
+    stopFrom(running_.size(), true, [this, done = std::move(done)]() mutable {
+        stopFrom(running_.size(), false, std::move(done));
+    });
+}
 
-void SiteManager::stopFrom(std::size_t index, std::function<void()> done) {
+void SiteManager::stopFrom(std::size_t index, bool transportsOnly, std::function<void()> done) {
     if (index == 0) {
         if (done) done();
         return;
     }
-    running_[index - 1].set->stop([this, index, done = std::move(done)]() mutable { stopFrom(index - 1, std::move(done)); });
+    auto next = [this, index, transportsOnly, done = std::move(done)]() mutable {
+        stopFrom(index - 1, transportsOnly, std::move(done));
+    };
+    if (transportsOnly) running_[index - 1].set->stopTransports(std::move(next));
+    else running_[index - 1].set->stop(std::move(next));
 }
 
 void SiteManager::abandon() {

@@ -55,7 +55,7 @@ private:
         CompiledSitePtr compiled;
     };
     std::vector<Built> build(std::vector<SiteConfig> configs, std::vector<std::string>& errors);
-    void stopFrom(std::size_t index, std::function<void()> done);
+    void stopFrom(std::size_t index, bool transportsOnly, std::function<void()> done);
 
     Runtime& runtime_;
     const Catalog& catalog_;

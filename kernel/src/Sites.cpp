@@ -31,8 +31,33 @@ keel_site* Sites::put(SiteInfo info, CompiledSitePtr compiled) {
     site->info = std::move(info);
     site->current = std::move(compiled);
     site->retired = false;
+    site->staged = false;
     rebuild();
     return site;
+}
+
+void Sites::stage(SiteInfo info) {
+    if (find(info.name) != nullptr) return;
+    // Until put(), the site answers with an empty pipeline (404s): transports may look it up
+    // (its listener's defaults, SNI) while its plugins start, and nothing serves requests
+    // before the start is over.
+    auto placeholder = std::make_shared<CompiledSite>();
+    placeholder->name = info.name;
+    placeholder->dir = info.dir;
+    placeholder->development = info.development;
+    placeholder->addTerminals({});
+    placeholder->router.compile();
+    sites_.push_back(std::make_unique<keel_site>());
+    keel_site* site = sites_.back().get();
+    site->info = std::move(info);
+    site->current = std::move(placeholder);
+    site->staged = true;
+    rebuild();
+}
+
+void Sites::unstage(const std::string& name) {
+    keel_site* site = find(name);
+    if (site != nullptr && site->staged) retire(name);
 }
 
 void Sites::retire(const std::string& name) {
@@ -94,7 +119,7 @@ void Sites::rebuild() {
         const SiteInfo& info = s->info;
         for (const auto& l : info.listeners) byAddress_[l.address].push_back(s.get());
         if (json.size() > 1) json += ",";
-        json += "{\"name\":" + quoteJson(info.name) + ",\"listeners\":[";
+        json += "{\"name\":" + quoteJson(info.name) + ",\"dir\":" + quoteJson(info.dir) + ",\"listeners\":[";
         for (std::size_t i = 0; i < info.listeners.size(); ++i) {
             const SiteListener& l = info.listeners[i];
             json += (i ? "," : "") + std::string("{\"address\":") + quoteJson(l.address) + ",\"host\":" + quoteJson(l.host) +

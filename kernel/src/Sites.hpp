@@ -22,6 +22,7 @@ struct SiteListener {
 
 struct SiteInfo {
     std::string name;
+    std::string dir; // absolute: relative paths in the site's configs resolve against it
     std::vector<SiteListener> listeners;
     std::vector<std::string> hosts; // "example.com", "*.example.com"; empty: any host
     bool isDefault = false;
@@ -36,6 +37,7 @@ struct keel_site {
     keel::kernel::SiteInfo info;
     keel::kernel::CompiledSitePtr current;
     bool retired = false;
+    bool staged = false; // listed while its plugins start; put() makes it live
 };
 
 namespace keel::kernel {
@@ -47,6 +49,12 @@ public:
     /// Adds or updates the site `info.name` with a newly compiled configuration; requests in
     /// flight keep the one they started with.
     keel_site* put(SiteInfo info, CompiledSitePtr compiled);
+    /// Lists a site that is starting (its plugins' start() runs next) in sites_json, so a
+    /// transport can open its listeners from start() and fail the start when it cannot. No
+    /// request reaches it until put(). Does nothing when the site already runs.
+    void stage(SiteInfo info);
+    /// Takes back a stage() whose start failed (a running site is left alone).
+    void unstage(const std::string& name);
     /// Takes a site out of service (a reload removed it).
     void retire(const std::string& name);
     keel_site* find(std::string_view name) const;

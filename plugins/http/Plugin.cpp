@@ -20,6 +20,7 @@ public:
         "version": "0.1.0",
         "description": "HTTP/1.1 and TLS server on the kernel's loop: listeners from the site manifests, requests into their pipelines",
         "sdk": "^1.0.0",
+        "transport": true,
         "handlers": [
             {"name": "respond", "description": "Answers with a fixed status, headers and body (nginx's return)",
              "config": {"type": "object", "properties": {
@@ -80,9 +81,9 @@ public:
         if (Server::get().siteListed(ctx_.host(), ctx_.raw(), member_.site)) {
             Server::get().join(member_); // a bad certificate or a busy address fails the start
         } else {
-            // The kernel starts a site's plugins before it publishes the site (sites_json does
-            // not list it yet): listen once the start is over, before the loop accepts anything.
-            // A failure then can only be logged; see README.md ("Start-up errors").
+            // The kernel lists a site before starting its plugins; a host that does not (an
+            // embedding test harness) gets its listeners opened right after the start, and a
+            // failure then can only be logged; see README.md ("Start-up errors").
             ctx_.nextTick([this] {
                 try {
                     Server::get().join(member_);

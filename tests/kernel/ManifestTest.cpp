@@ -64,6 +64,9 @@ public:
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "requries": {}})").find("unknown key \"requries\" (did you mean \"requires\"?)") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "requires": {"http": "^^1"}})").find("requires.http: invalid range \"^^1\"") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "requires": ["http"]})").find("requires: expected an object of plugin name -> version range") != std::string::npos);
+        CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "transport": "yes"})").find("transport: expected true or false, found yes") != std::string::npos);
+        CPPUNIT_ASSERT(Manifest::parse("{" + kBase + R"(, "transport": true})", "x.so").transport);
+        CPPUNIT_ASSERT(!Manifest::parse("{" + kBase + "}", "x.so").transport);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "provides": ["hasher"]})").find("expected name@major such as \"auth.hasher@1\"") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "config": {"type": "strnig"}})").find("config.type: unknown type \"strnig\"") != std::string::npos);
         CPPUNIT_ASSERT(errorOf("{" + kBase + R"(, "config": {"propertys": {}}})").find("unknown schema keyword \"propertys\" (did you mean \"properties\"?)") != std::string::npos);

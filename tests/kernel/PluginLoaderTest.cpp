@@ -73,6 +73,7 @@ class PluginLoaderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testRequestedRangeNotSatisfied);
     CPPUNIT_TEST(testDependencyCycleIsSpelledOut);
     CPPUNIT_TEST(testDependencyOrderStartAndReverseStopWithPendingStop);
+    CPPUNIT_TEST(testTransportsStopFirst);
     CPPUNIT_TEST(testStartFailureStopsThoseStarted);
     CPPUNIT_TEST(testCreateFailure);
     CPPUNIT_TEST(testConfigCheckedAgainstSchema);
@@ -284,6 +285,30 @@ public:
         const std::vector<std::string> expected{"fix-a started", "fix-b started", "fix-c started", "fix-c draining",
                                                 "fix-c stopped", "fix-b stopped", "fix-a stopped"};
         CPPUNIT_ASSERT(expected == lifecycle(logs));
+    }
+
+    void testTransportsStopFirst() {
+        // Listed first, so started first: a plain reverse stop would stop it last, after the
+        // plugins its requests in flight use. stopTransports() drains it while they run.
+        LogCapture logs;
+        Kernel k;
+        Catalog catalog({kGood});
+        PluginSet set(k.runtime, catalog);
+        set.add("fix-transport");
+        set.add("fix-b");
+        set.resolve();
+        set.start();
+        bool stopped = false;
+        set.stopTransports([&] { set.stop([&] { stopped = true; }); });
+        CPPUNIT_ASSERT(runWithDeadline(k.loop));
+        CPPUNIT_ASSERT(stopped);
+        const std::vector<std::string> expected{"fix-transport started", "fix-a started",         "fix-b started",
+                                                "fix-transport draining", "fix-transport stopped", "fix-b stopped",
+                                                "fix-a stopped"};
+        const auto got = lifecycle(logs);
+        std::string text;
+        for (const auto& line : got) text += line + "; ";
+        CPPUNIT_ASSERT_MESSAGE(text, expected == got);
     }
 
     void testStartFailureStopsThoseStarted() {

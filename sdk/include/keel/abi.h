@@ -260,7 +260,7 @@ typedef struct keel_transport_vtable {
 typedef struct keel_transport_api {
   uint32_t size;
   /* The sites and their listeners as JSON, valid until the next site.reloaded event:
-   * [{"name", "listeners": [{"address", "host", "port", "tls": {"cert", "key"}}],
+   * [{"name", "dir", "listeners": [{"address", "host", "port", "tls": {"cert", "key"}}],
    *   "hosts": [...], "default": bool, "mode"}] */
   keel_str (*sites_json)(keel_ctx* ctx);
   /* The site for a listener (its "address" in sites_json) and a Host header: the site

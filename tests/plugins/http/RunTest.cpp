@@ -8,6 +8,11 @@
 #include <fstream>
 #include <regex>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "Process.hpp"
 
 using keel::kernel::Loop;
@@ -67,6 +72,7 @@ class RunTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testBenchSiteServesAndStopsGracefully);
     CPPUNIT_TEST(testTlsSiteAndCertificateReloadOnSighup);
     CPPUNIT_TEST(testMismatchedKeyIsReported);
+    CPPUNIT_TEST(testBusyPortFailsTheStart);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -141,14 +147,39 @@ public:
             "routes": [{"path": "/plain", "use": "respond", "config": {"body": "x"}}]})";
         Loop loop;
         Process keel(loop, {kKeel, "run", dir.path, "--no-lock"}, kEnv);
-        // Refused at start, or (while the kernel starts a site's plugins before publishing
-        // the site) logged as the listeners open; the message names both files.
-        CPPUNIT_ASSERT(keel.waitForOutput("does not match the certificate", 15000));
+        // Refused at start: keel exits 1 and the message names both files.
+        CPPUNIT_ASSERT(keel.waitExit(15000));
+        CPPUNIT_ASSERT_EQUAL(1, keel.status());
+        CPPUNIT_ASSERT(has(keel.err(), "does not match the certificate"));
         CPPUNIT_ASSERT(has(keel.err(), "two.key"));
         CPPUNIT_ASSERT(has(keel.err(), "one.pem"));
         CPPUNIT_ASSERT(!has(keel.err(), "listening on"));
-        keel.kill(SIGTERM);
+    }
+
+    void testBusyPortFailsTheStart() {
+        // A port another socket holds: keel run exits 1 naming the address and the site file.
+        const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CPPUNIT_ASSERT_EQUAL(0, ::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+        CPPUNIT_ASSERT_EQUAL(0, ::listen(holder, 1));
+        socklen_t len = sizeof addr;
+        ::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len);
+        const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+        TempDir dir;
+        std::ofstream(dir.path + "/site.json")
+            << R"({"name": "busy", "listeners": [{"address": ")" << address
+            << R"("}], "plugins": {"http": "^0.1.0"},
+            "routes": [{"path": "/plain", "use": "respond", "config": {"body": "x"}}]})";
+        Loop loop;
+        Process keel(loop, {kKeel, "run", dir.path, "--no-lock"}, kEnv);
         CPPUNIT_ASSERT(keel.waitExit(15000));
+        ::close(holder);
+        CPPUNIT_ASSERT_EQUAL(1, keel.status());
+        CPPUNIT_ASSERT_MESSAGE(keel.err(), has(keel.err(), address));
+        CPPUNIT_ASSERT_MESSAGE(keel.err(), has(keel.err(), "site.json"));
+        CPPUNIT_ASSERT(!has(keel.err(), "listening on"));
     }
 };
 
