@@ -212,6 +212,7 @@ const errorDemos = {
   missing: () => call('GET', filesUrl([...cwd, 'no-such-file.txt'])),
   // 409 ENOTEMPTY: a folder with a file in it, deleted without ?recursive=1
   notempty: async () => {
+    await call('PUT', filesUrl(['errors-demo'], { folder: true }));
     await call('PUT', filesUrl(['errors-demo', 'keep.txt']), { body: 'kept\n' });
     await call('DELETE', filesUrl(['errors-demo']));
   },
