@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -31,6 +32,128 @@ const std::string kKeel = KEEL_BINARY;
 const std::map<std::string, std::string> kEnv{{"KEEL_PLUGIN_PATH", KEEL_PLUGIN_DIR}};
 // tests/integration/DemoSiteTest.cpp -> the repository (CMake compiles with absolute paths).
 const fs::path kDemo = fs::path(__FILE__).parent_path().parent_path().parent_path() / "sites/demo";
+
+/// The demo page driven in headless Chromium over the DevTools protocol (Node's WebSocket), as
+/// a person would use it; prints "ok", or "FAIL" and what went wrong.
+const char* const kBrowserDriver =
+    R"js(// Drives the demo page in headless Chromium over the DevTools protocol, as a person would:
+// make a folder, upload a file, open the folder, delete a non-empty folder (accepting the
+// confirmation), press every "provoke an error" button; fails on any exception or console
+// error. usage: node --experimental-websocket drive.js CHROMIUM URL FILE PROFILE
+'use strict';
+const { spawn } = require('node:child_process');
+const [chromium, url, file, profile] = process.argv.slice(2);
+const fail = (why) => { console.log(`FAIL ${why}`); process.exitCode = 1; cleanup(); };
+const browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const guard = setTimeout(() => fail('took more than 60 s'), 60000);
+function cleanup() { clearTimeout(guard); browser.kill('SIGKILL'); process.exit(); }
+
+let stderr = '';
+browser.stderr.on('data', (d) => {
+  stderr += d;
+  const m = /DevTools listening on (ws:\/\/[^\s]+)/.exec(stderr);
+  if (m && !started) { started = true; run(m[1]).catch((e) => fail(e.stack || String(e))); }
+});
+let started = false;
+
+async function run(browserWs) {
+  const port = new URL(browserWs).port;
+  const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const page = pages.find((p) => p.type === 'page');
+  const ws = new WebSocket(page.webSocketDebuggerUrl);
+  await new Promise((ok, ko) => { ws.onopen = ok; ws.onerror = ko; });
+  let id = 0;
+  const pending = new Map();
+  const problems = [];
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
+    if (msg.id && pending.has(msg.id)) {
+      const { ok, ko } = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (msg.error) ko(new Error(JSON.stringify(msg.error))); else ok(msg.result);
+    } else if (msg.method === 'Runtime.exceptionThrown') {
+      problems.push(`exception: ${msg.params.exceptionDetails.exception?.description || msg.params.exceptionDetails.text}`);
+    } else if (msg.method === 'Runtime.consoleAPICalled' && ['error', 'warning', 'assert'].includes(msg.params.type)) {
+      problems.push(`console.${msg.params.type}: ${msg.params.args.map((a) => a.value ?? a.description).join(' ')}`);
+    } else if (msg.method === 'Log.entryAdded' && msg.params.entry.level === 'error' &&
+               !(/responded with a status of/.test(msg.params.entry.text) && /\/(files\/|no-such-page)/.test(msg.params.entry.url || ''))) {
+      problems.push(`log: ${msg.params.entry.text} ${msg.params.entry.url || ''}`);
+    } else if (msg.method === 'Page.javascriptDialogOpening') {
+      dialogs.push(msg.params.message);
+      send('Page.handleJavaScriptDialog', { accept: true });
+    }
+  };
+  const dialogs = [];
+  const send = (method, params = {}) => new Promise((ok, ko) => {
+    const n = ++id;
+    pending.set(n, { ok, ko });
+    ws.send(JSON.stringify({ id: n, method, params }));
+  });
+  const evaluate = async (expression) => {
+    const r = await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+    if (r.exceptionDetails) throw new Error(`${expression}: ${r.exceptionDetails.exception?.description || r.exceptionDetails.text}`);
+    return r.result.value;
+  };
+  const waitFor = async (what, expression) => {
+    const until = Date.now() + 15000;
+    while (Date.now() < until) {
+      if (await evaluate(expression)) return;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    throw new Error(`timed out waiting for ${what}: ${expression}`);
+  };
+  const names = `[...document.querySelectorAll('#listing .name')].map((n) => n.textContent)`;
+  const logText = `document.querySelector('#log').textContent`;
+
+  await Promise.all([send('Page.enable'), send('Runtime.enable'), send('Log.enable'), send('DOM.enable')]);
+  await send('Page.navigate', { url });
+  await waitFor('the first listing', `document.readyState === 'complete' && ${logText}.includes('GET/files/')`);
+  await waitFor('the served panel', `document.querySelectorAll('#served-out .exchange').length === 4`);
+
+  // A folder, then a file uploaded through the file input.
+  await evaluate(`document.querySelector('#mkdir-name').value = 'notes'; document.querySelector('#mkdir-form').requestSubmit()`);
+  await waitFor('the new folder', `${names}.some((n) => n.endsWith('notes/'))`);
+  const doc = await send('DOM.getDocument');
+  const input = await send('DOM.querySelector', { nodeId: doc.root.nodeId, selector: '#upload-input' });
+  await send('DOM.setFileInputFiles', { nodeId: input.nodeId, files: [file] });
+  await evaluate(`document.querySelector('#upload-form').requestSubmit()`);
+  const base = file.split('/').pop();
+  await waitFor('the uploaded file', `${names}.some((n) => n.endsWith(${JSON.stringify(base)}))`);
+
+  // Into the folder (the breadcrumbs follow), a file there, back up, delete the folder.
+  await evaluate(`[...document.querySelectorAll('#listing .name button')].find((b) => b.textContent === 'notes/').click()`);
+  await waitFor('the folder opened', `document.querySelector('#crumbs .here').textContent === 'notes'`);
+  await evaluate(`document.querySelector('#mkdir-name').value = 'inner'; document.querySelector('#mkdir-form').requestSubmit()`);
+  await waitFor('the inner folder', `${names}.some((n) => n.endsWith('inner/'))`);
+  await evaluate(`document.querySelector('#crumbs button').click()`);
+  await waitFor('back at the top', `document.querySelector('#crumbs .here').textContent === 'files' && ${names}.some((n) => n.endsWith('notes/'))`);
+  await evaluate(`document.querySelector('[aria-label="Delete notes"]').click()`);
+  await waitFor('the folder deleted', `!${names}.some((n) => n.endsWith('notes/'))`);
+
+  // Every "provoke an error" button; each answer's JSON body lands in the log.
+  for (const demo of ['missing', 'notempty', 'dotfile', 'isdir']) {
+    const before = await evaluate(`document.querySelectorAll('#log li').length`);
+    await evaluate(`document.querySelector('[data-demo="${demo}"]').click()`);
+    await waitFor(`the ${demo} demo`, `document.querySelectorAll('#log li').length > ${before + 1}`);
+  }
+  const log = await evaluate(logText);
+  for (const expected of ['404 Not Found', '"ENOENT"', '409 Conflict', '"ENOTEMPTY"', '"EISDIR"', '403 Forbidden', '"EACCES"']) {
+    if (!log.includes(expected)) problems.push(`the log lacks ${expected}`);
+  }
+  await evaluate(`document.querySelector('#hello-form').requestSubmit()`);
+  await waitFor('the greeting', `document.querySelector('#hello-result').textContent === 'Hello, Ada!'`);
+  if (dialogs.length !== 1 || !dialogs[0].includes('"notes" is not empty')) problems.push(`dialogs: ${JSON.stringify(dialogs)}`);
+  if (problems.length) fail(problems.join('\n'));
+  else { console.log('ok'); cleanup(); }
+}
+)js";
+
+std::optional<std::string> installed(std::initializer_list<const char*> candidates) {
+    for (const char* c : candidates)
+        if (fs::exists(c)) return std::string(c);
+    return std::nullopt;
+}
 
 bool has(const std::string& text, const std::string& needle) {
     return text.find(needle) != std::string::npos;
@@ -165,9 +288,10 @@ public:
     Response put(const std::string& target, const std::string& content) {
         const fs::path file = dir_ / "upload.tmp";
         std::ofstream(file, std::ios::binary) << content;
+        std::string from = "@"; // not "@" + path: g++ 12 warns (-Wrestrict) on that
+        from += file.string();
         Response res = fetch(
-            "PUT", target,
-            {"--data-binary", "@" + file.string(), "-H", "Content-Type: application/octet-stream"});
+            "PUT", target, {"--data-binary", from, "-H", "Content-Type: application/octet-stream"});
         fs::remove(file);
         return res;
     }
@@ -221,6 +345,7 @@ class DemoSiteTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testFileApiErrorsAreJson);
     CPPUNIT_TEST(testUploadOverTheBodyLimitIsRefused);
     CPPUNIT_TEST(testPageInAHeadlessBrowser);
+    CPPUNIT_TEST(testPageUsedInABrowser);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -417,11 +542,8 @@ public:
     /// a hostile name as text, the "how this page was served" panel is filled, and the console
     /// has no uncaught error. Skipped, saying so, where Chromium is not installed.
     void testPageInAHeadlessBrowser() {
-        const char* candidates[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
-        std::string chromium;
-        for (const char* c : candidates)
-            if (fs::exists(c)) chromium = c;
-        if (chromium.empty()) {
+        const auto chromium = installed({"/usr/bin/chromium", "/usr/bin/chromium-browser"});
+        if (!chromium) {
             std::cerr << "\nDemoSiteTest: no chromium: the headless-browser check is skipped "
                          "(apt-get install chromium)\n";
             return;
@@ -432,7 +554,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(201, site.fetch("PUT", "/files/folder/").status);
         const fs::path profile = site.dir() / "chromium-profile";
         Ran r = run(site.loop(),
-                    {chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    {*chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                      "--user-data-dir=" + profile.string(), "--enable-logging=stderr", "--v=0",
                      "--virtual-time-budget=10000", "--dump-dom", site.base() + "/"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
@@ -449,6 +571,37 @@ public:
         CPPUNIT_ASSERT_MESSAGE(dom, has(dom, "<span class=\"status ok\">206</span>"));
         // Nothing on the console: no uncaught error, no failed asset, no warning.
         CPPUNIT_ASSERT_MESSAGE(r.err, !has(r.err, ":CONSOLE"));
+        site.stop();
+    }
+    /// The page as a person uses it (driven over the DevTools protocol): make a folder, upload
+    /// a file through the file input, open the folder and make one inside, go back by the
+    /// breadcrumbs, delete the non-empty folder (accepting the confirmation), press every
+    /// "provoke an error" button (their JSON codes reach the log) and greet; no exception,
+    /// console error or failed asset. Needs Chromium and Node; skipped, saying so, without.
+    void testPageUsedInABrowser() {
+        const auto chromium = installed({"/usr/bin/chromium", "/usr/bin/chromium-browser"});
+        const auto node = installed({"/usr/bin/node", "/usr/local/bin/node"});
+        if (!chromium || !node) {
+            std::cerr << "\nDemoSiteTest: no chromium or no node: the browser session is "
+                         "skipped (apt-get install chromium nodejs)\n";
+            return;
+        }
+        DemoSite site;
+        const fs::path driver = site.dir() / "drive.js";
+        std::ofstream(driver) << kBrowserDriver;
+        const fs::path upload = site.dir() / "my notes <1>.txt";
+        std::ofstream(upload) << "uploaded from the page\n";
+        Ran r = run(site.loop(), {*node, "--experimental-websocket", driver.string(), *chromium,
+                                  site.base() + "/", upload.string(),
+                                  (site.dir() / "chromium-profile").string()});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.out + r.err, std::string("ok\n"), r.out);
+        CPPUNIT_ASSERT_EQUAL(0, r.status);
+        // What the clicks did, on disk.
+        CPPUNIT_ASSERT_EQUAL(std::string("uploaded from the page\n"),
+                             readFile(site.dir() / "data/my notes <1>.txt"));
+        CPPUNIT_ASSERT(!fs::exists(site.dir() / "data/notes"));
+        CPPUNIT_ASSERT(fs::is_regular_file(site.dir() / "data/errors-demo/keep.txt"));
+        CPPUNIT_ASSERT(!fs::exists(site.dir() / "data/.env"));
         site.stop();
     }
 };
