@@ -45,8 +45,9 @@ std::string makeETag(const struct stat& st, std::string_view suffix) {
     char text[96];
     const auto ns = static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1000000000ULL +
                     static_cast<unsigned long long>(st.st_mtim.tv_nsec);
-    int n = std::snprintf(text, sizeof text, "\"%llx-%llx-%llx", static_cast<unsigned long long>(st.st_size),
-                          ns, static_cast<unsigned long long>(st.st_ino));
+    int n = std::snprintf(text, sizeof text, "\"%llx-%llx-%llx",
+                          static_cast<unsigned long long>(st.st_size), ns,
+                          static_cast<unsigned long long>(st.st_ino));
     std::string out(text, static_cast<std::size_t>(n));
     if (!suffix.empty()) {
         out += '-';
@@ -60,8 +61,9 @@ std::string httpDate(std::time_t t) {
     struct tm tm {};
     ::gmtime_r(&t, &tm);
     char text[40];
-    std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
-                  kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                  tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec);
     return text;
 }
 
@@ -73,23 +75,24 @@ std::optional<std::time_t> parseHttpDate(std::string_view text) {
     const std::string str(text);
     int consumed = 0;
     // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-    if (std::sscanf(str.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wday, &day, mon, &year, &h, &m, &s, zone,
-                    &consumed) == 8 &&
+    if (std::sscanf(str.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wday, &day, mon, &year, &h,
+                    &m, &s, zone, &consumed) == 8 &&
         static_cast<std::size_t>(consumed) == str.size() && std::strcmp(zone, "GMT") == 0) {
-    } else if (std::sscanf(str.c_str(), "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", wday, &day, mon, &year, &h,
-                           &m, &s, zone, &consumed) == 8 &&
+    } else if (std::sscanf(str.c_str(), "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", wday, &day,
+                           mon, &year, &h, &m, &s, zone, &consumed) == 8 &&
                static_cast<std::size_t>(consumed) == str.size() && std::strcmp(zone, "GMT") == 0) {
         // RFC 850: two-digit years within 50 years of now; 1970..2069 is close enough here.
         year += year < 70 ? 2000 : 1900;
-    } else if (std::sscanf(str.c_str(), "%3s %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &day, &h, &m, &s, &year,
-                           &consumed) == 7 &&
+    } else if (std::sscanf(str.c_str(), "%3s %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &day, &h, &m,
+                           &s, &year, &consumed) == 7 &&
                static_cast<std::size_t>(consumed) == str.size()) {
         // asctime: Sun Nov  6 08:49:37 1994
     } else {
         return std::nullopt;
     }
     const int month = monthIndex(mon);
-    if (month < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60 || year < 1970) return std::nullopt;
+    if (month < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60 || year < 1970)
+        return std::nullopt;
     tm.tm_year = year - 1900;
     tm.tm_mon = month;
     tm.tm_mday = day;
@@ -100,8 +103,9 @@ std::optional<std::time_t> parseHttpDate(std::string_view text) {
 }
 
 bool etagListMatches(std::string_view list, std::string_view etag, bool weak) {
-    if (etag.empty()) return false;
+    // "*" matches any current representation, with or without an ETag.
     if (trim(list) == "*") return true;
+    if (etag.empty()) return false;
     std::string_view mine = etag;
     if (mine.starts_with("W/")) {
         if (!weak) return false;
@@ -145,7 +149,8 @@ Precondition evaluatePreconditions(std::string_view ifMatch, std::string_view if
     }
     if (!ifNoneMatch.empty()) {
         // If-None-Match wins over If-Modified-Since (RFC 9110 §13.1.3).
-        return etagListMatches(ifNoneMatch, etag, true) ? Precondition::notModified : Precondition::none;
+        return etagListMatches(ifNoneMatch, etag, true) ? Precondition::notModified
+                                                        : Precondition::none;
     }
     if (!ifModifiedSince.empty()) {
         const auto since = parseHttpDate(ifModifiedSince);
@@ -203,8 +208,8 @@ bool ifRangeAllows(std::string_view ifRange, std::string_view etag, std::time_t 
 
 std::string contentRange(const ByteRange& r, std::uint64_t size) {
     if (r.kind == ByteRange::unsatisfiable) return "bytes */" + std::to_string(size);
-    return "bytes " + std::to_string(r.offset) + "-" + std::to_string(r.offset + r.length - 1) + "/" +
-           std::to_string(size);
+    return "bytes " + std::to_string(r.offset) + "-" + std::to_string(r.offset + r.length - 1) +
+           "/" + std::to_string(size);
 }
 
 AcceptEncoding parseAcceptEncoding(std::string_view header) {
@@ -223,7 +228,8 @@ AcceptEncoding parseAcceptEncoding(std::string_view header) {
             while (!params.empty()) {
                 const auto next = params.find(';');
                 std::string_view p = trim(params.substr(0, next));
-                params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+                params =
+                    next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
                 if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
                     const std::string value(trim(p.substr(2)));
                     char* end = nullptr;

@@ -54,7 +54,9 @@ long openat2Retry(int dirfd, const char* path, open_how* how) {
 
 } // namespace
 
-bool isTempName(std::string_view name) { return name.starts_with(".keel-tmp-"); }
+bool isTempName(std::string_view name) {
+    return name.starts_with(".keel-tmp-");
+}
 
 SafePath safeRelative(std::string_view path, Dotfiles dotfiles) {
     SafePath out;
@@ -102,7 +104,9 @@ std::shared_ptr<Root> Root::open(const std::string& absPath, bool create) {
     return std::shared_ptr<Root>(new Root(path, fd));
 }
 
-Root::~Root() { ::close(fd_); }
+Root::~Root() {
+    ::close(fd_);
+}
 
 int Root::openBeneath(std::string_view rel, int flags, mode_t mode, bool followSymlinks) const {
     const std::string name = rel.empty() ? std::string(".") : std::string(rel);
@@ -118,8 +122,10 @@ int Root::openBeneath(std::string_view rel, int flags, mode_t mode, bool followS
 int Root::openParent(std::string_view rel, std::string* leaf, bool followSymlinks) const {
     if (rel.empty()) return -EINVAL;
     const auto slash = rel.rfind('/');
-    const std::string_view dir = slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
-    if (leaf != nullptr) leaf->assign(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+    const std::string_view dir =
+        slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
+    if (leaf != nullptr)
+        leaf->assign(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
     return openBeneath(dir, O_PATH | O_DIRECTORY, 0, followSymlinks);
 }
 

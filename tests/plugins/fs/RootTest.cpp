@@ -69,7 +69,8 @@ public:
     void testPlainPaths() {
         CPPUNIT_ASSERT_EQUAL(std::string("a.txt"), safeRelative("/a.txt", Dotfiles::ignore).rel);
         CPPUNIT_ASSERT_EQUAL(0, safeRelative("/a.txt", Dotfiles::ignore).status);
-        CPPUNIT_ASSERT_EQUAL(std::string("sub/b.txt"), safeRelative("sub//b.txt", Dotfiles::ignore).rel);
+        CPPUNIT_ASSERT_EQUAL(std::string("sub/b.txt"),
+                             safeRelative("sub//b.txt", Dotfiles::ignore).rel);
         CPPUNIT_ASSERT_EQUAL(std::string("sub"), safeRelative("/sub/", Dotfiles::ignore).rel);
         CPPUNIT_ASSERT_EQUAL(std::string(""), safeRelative("/", Dotfiles::ignore).rel);
         CPPUNIT_ASSERT_EQUAL(0, safeRelative("", Dotfiles::ignore).status);
@@ -82,8 +83,8 @@ public:
     }
 
     void testDotSegments() {
-        for (const char* p : {"/../secret.txt", "..", "/sub/../../secret.txt", "/sub/..", "/./a.txt",
-                              "/sub/.", "../", "/a.txt/.."}) {
+        for (const char* p : {"/../secret.txt", "..", "/sub/../../secret.txt", "/sub/..",
+                              "/./a.txt", "/sub/.", "../", "/a.txt/.."}) {
             const auto r = safeRelative(p, Dotfiles::allow);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(p, 404, r.status);
             CPPUNIT_ASSERT_MESSAGE(p, r.rel.empty());
@@ -93,18 +94,20 @@ public:
     }
 
     void testControlAndBackslash() {
-        for (std::string p : {std::string("/a\\..\\..\\secret.txt"), std::string("/sub\\b.txt"),
-                              std::string("/a\x01.txt"), std::string("/a\n.txt"), std::string("/a\x7f"),
-                              std::string("/a.txt\0", 7), std::string("/\t")}) {
+        for (std::string p :
+             {std::string("/a\\..\\..\\secret.txt"), std::string("/sub\\b.txt"),
+              std::string("/a\x01.txt"), std::string("/a\n.txt"), std::string("/a\x7f"),
+              std::string("/a.txt\0", 7), std::string("/\t")}) {
             CPPUNIT_ASSERT_EQUAL_MESSAGE(p, 404, safeRelative(p, Dotfiles::allow).status);
         }
     }
 
     void testUtf8() {
         // Overlong encodings of '.', '/' and '\\', surrogates, beyond U+10FFFF, truncated.
-        for (const char* p : {"/\xc0\xae\xc0\xae/secret.txt", "/\xc0\xaf", "/\xc1\x9c", "/\xe0\x80\xae",
-                              "/\xf0\x80\x80\xae", "/\xed\xa0\x80", "/\xf4\x90\x80\x80", "/\xf5\x80\x80\x80",
-                              "/caf\xc3", "/\x80", "/\xff"}) {
+        for (const char* p :
+             {"/\xc0\xae\xc0\xae/secret.txt", "/\xc0\xaf", "/\xc1\x9c", "/\xe0\x80\xae",
+              "/\xf0\x80\x80\xae", "/\xed\xa0\x80", "/\xf4\x90\x80\x80", "/\xf5\x80\x80\x80",
+              "/caf\xc3", "/\x80", "/\xff"}) {
             CPPUNIT_ASSERT_EQUAL_MESSAGE(p, 404, safeRelative(p, Dotfiles::allow).status);
         }
         CPPUNIT_ASSERT_EQUAL(0, safeRelative("/\xf0\x9f\x98\x80", Dotfiles::ignore).status);
@@ -131,7 +134,8 @@ public:
     }
 
     void testOpenInside() {
-        CPPUNIT_ASSERT_EQUAL(stdfs::path(base_ + "/root").lexically_normal().string(), root_->path());
+        CPPUNIT_ASSERT_EQUAL(stdfs::path(base_ + "/root").lexically_normal().string(),
+                             root_->path());
         CPPUNIT_ASSERT_EQUAL(std::string("A"), readFd(root_->openBeneath("a.txt", O_RDONLY)));
         CPPUNIT_ASSERT_EQUAL(std::string("B"), readFd(root_->openBeneath("sub/b.txt", O_RDONLY)));
         const int dir = root_->openBeneath("", O_RDONLY | O_DIRECTORY);
@@ -161,7 +165,8 @@ public:
     }
 
     void testFollowSymlinks() {
-        CPPUNIT_ASSERT_EQUAL(std::string("SECRET"), readFd(root_->openBeneath("out-abs", O_RDONLY, 0, true)));
+        CPPUNIT_ASSERT_EQUAL(std::string("SECRET"),
+                             readFd(root_->openBeneath("out-abs", O_RDONLY, 0, true)));
         CPPUNIT_ASSERT_EQUAL(std::string("SECRET"),
                              readFd(root_->openBeneath("out-dir/secret.txt", O_RDONLY, 0, true)));
     }
