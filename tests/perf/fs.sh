@@ -9,13 +9,13 @@
 #   lighttpd  static files, sendfile, one process (lighttpd -D, a temporary config)
 #   nginx     static files, sendfile on, one process (master_process off, a temporary config)
 #   node      http.createServer + fs.createReadStream(file).pipe(res) (skipped when no node)
-#   keel      `keel run sites/bench` (its /hello.txt and /1mib.bin routes, the fs plugin's
-#             `static` handler); for the slow part a site written to the temporary folder
+#   keel      `keel run sites/bench` (its `static` route: hello.txt and the 1 MiB file in its
+#             root, found by size); for the slow part a site written to the temporary folder
 #
 # Three parts:
 #   small  GET /hello.txt (12 bytes, keep-alive): CPU-us/request, ratio to the limit server
 #          (a canned 12-byte response) and to lighttpd.        Target: keel <= lighttpd.
-#   large  GET /1mib.bin (1 MiB, keep-alive, wrk -c64): GiB a second from wrk's Transfer/sec
+#   large  GET the 1 MiB file (, keep-alive, wrk -c64): GiB a second from wrk's Transfer/sec
 #          (each server's best round by it), and CPU-us/request. Target: keel >= nginx (sendfile).
 #   slow   SLOW_COUNT (1000) concurrent downloads of a 100 MiB file by slow readers
 #          (fs-slow-readers.py: SLOW_RATE bytes/s each for SLOW_SECONDS): the server's RSS
@@ -43,8 +43,6 @@ slow_count=${SLOW_COUNT:-1000}
 slow_seconds=${SLOW_SECONDS:-10}
 slow_rate=${SLOW_RATE:-262144}
 base=${PORT_BASE:-18180}
-small_path=/hello.txt
-large_path=/1mib.bin
 big_bytes=$((100 * 1024 * 1024))
 
 want() { [[ " $servers " == *" $1 "* ]]; }
@@ -65,13 +63,44 @@ p_limit=$base p_lighttpd=$((base + 1)) p_nginx=$((base + 2)) p_node=$((base + 3)
 p_keel=$((base + 4)) p_keel_big=$((base + 5))
 
 # --- the files: sites/bench's, and a 100 MiB one -----------------------------------------
+# sites/bench's `static` route: its URL prefix and root; in the root, hello.txt (12 bytes) and
+# the file of exactly 1 MiB. Prints "PREFIX ROOT SMALL LARGE" (paths relative to the root).
+bench_files() {
+  python3 - "$repo/sites/bench/site.json" <<'PY'
+import json, os, re, sys
+path = sys.argv[1]
+text = open(path).read()
+# Manifests allow // and /* */ comments outside strings.
+text = re.sub(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.S)
+site = json.loads(text)
+for route in site.get("routes", []):
+    prefix = route["path"].rstrip("*")  # "/*" and "/static/*" or "/static/" (the rest)
+    if route.get("use") in ("static", "fs/static") and route["path"].endswith(("*", "/")):
+        prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+        root = os.path.join(os.path.dirname(path), route["config"]["root"])
+        small = large = None
+        for folder, _, files in os.walk(root):
+            for name in sorted(files):
+                f = os.path.join(folder, name)
+                rel = os.path.relpath(f, root)
+                if name == "hello.txt" and os.path.getsize(f) == 12: small = small or rel
+                if os.path.getsize(f) == 1 << 20: large = large or rel
+        if small and large:
+            print(prefix, root, small, large)
+            sys.exit(0)
+sys.exit("no static route in %s whose root holds hello.txt (12 bytes) and a 1 MiB file" % path)
+PY
+}
+files=$(bench_files) || fail "sites/bench does not serve hello.txt and a 1 MiB file through the fs plugin's static handler"
+read -r bench_prefix bench_root small_rel large_rel <<<"$files"
+small_path="$bench_prefix$small_rel" large_path="$bench_prefix$large_rel"
 www="$tmp/www"
 mkdir -p "$www"
-bench_root="$repo/sites/bench/public"
 for f in "$small_path" "$large_path"; do
-  [ -f "$bench_root$f" ] || fail "no $bench_root$f: sites/bench serves it (the fs plugin's static route)"
-  cp "$bench_root$f" "$www$f"
+  mkdir -p "$(dirname "$www$f")"
 done
+cp "$bench_root/$small_rel" "$www$small_path"
+cp "$bench_root/$large_rel" "$www$large_path"
 if [[ " $parts " == *" slow "* ]]; then
   head -c "$big_bytes" /dev/urandom >"$www/big.bin"
 fi
