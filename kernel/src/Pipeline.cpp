@@ -8,13 +8,13 @@ namespace {
 
 // The kernel's own last steps, for requests no route takes.
 int answerNotFound(void*, void*, keel_request* req) {
-    req->fail(404, "NOT_FOUND", "no route for " + req->method_ + " " + req->path_, false);
+    req->fail(404, "NOT_FOUND", "no route for " + std::string(req->method_) + " " + req->path_, false);
     return KEEL_DONE;
 }
 
 int answerMethodNotAllowed(void*, void*, keel_request* req) {
     req->setResponseHeader("Allow", req->allow_, true);
-    req->fail(405, "METHOD_NOT_ALLOWED", req->method_ + " is not allowed here; allowed: " + req->allow_, false);
+    req->fail(405, "METHOD_NOT_ALLOWED", std::string(req->method_) + " is not allowed here; allowed: " + req->allow_, false);
     return KEEL_DONE;
 }
 

@@ -103,14 +103,28 @@ using keel::kernel::logError;
 
 keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_info& info,
                            const keel_transport_vtable* transport, void* conn)
-    : site_(std::move(site)), transport_(transport), conn_(conn), method_(info.method.ptr, info.method.len),
-      target_(info.target.ptr, info.target.len), client_(info.client_address.ptr, info.client_address.len),
-      contentLength_(info.content_length), expectContinue_(info.expect_continue != 0) {
-    id_ = info.request_id.len != 0 ? std::string(info.request_id.ptr, info.request_id.len) : keel::kernel::nextRequestId();
+    : site_(std::move(site)), transport_(transport), conn_(conn), contentLength_(info.content_length),
+      expectContinue_(info.expect_continue != 0) {
+    const std::string generatedId = info.request_id.len != 0 ? std::string() : keel::kernel::nextRequestId();
+    const std::string_view id = info.request_id.len != 0 ? std::string_view(info.request_id.ptr, info.request_id.len)
+                                                         : std::string_view(generatedId);
+    std::size_t total = info.method.len + info.target.len + info.client_address.len + id.size();
+    for (std::size_t i = 0; i < info.header_count; ++i) total += info.headers[i].name.len + info.headers[i].value.len;
+    strings_.reserve(total); // never grows past this: the views below stay valid
+    auto keep = [this](std::string_view s) {
+        const std::size_t at = strings_.size();
+        strings_.append(s);
+        return std::string_view(strings_.data() + at, s.size());
+    };
+    method_ = keep({info.method.ptr, info.method.len});
+    target_ = keep({info.target.ptr, info.target.len});
+    client_ = keep({info.client_address.ptr, info.client_address.len});
+    id_ = keep(id);
     headers_.reserve(info.header_count);
-    for (std::size_t i = 0; i < info.header_count; ++i)
-        headers_.emplace_back(std::string(info.headers[i].name.ptr, info.headers[i].name.len),
-                              std::string(info.headers[i].value.ptr, info.headers[i].value.len));
+    for (std::size_t i = 0; i < info.header_count; ++i) {
+        const std::string_view name = keep({info.headers[i].name.ptr, info.headers[i].name.len});
+        headers_.emplace_back(name, keep({info.headers[i].value.ptr, info.headers[i].value.len}));
+    }
 }
 
 void keel_request::begin() {
@@ -176,7 +190,7 @@ void keel_request::run() {
 
 void keel_request::resume(int result) {
     if (!pending_) {
-        logError("site " + site_->name, "request " + id_ + ": resume() without a pending step (ignored)");
+        logError("site " + site_->name, "request " + std::string(id_) + ": resume() without a pending step (ignored)");
         return;
     }
     pending_ = false;
@@ -429,7 +443,7 @@ void keel_request::fail(int status, std::string_view code, std::string_view mess
     if (code.empty()) code = keel::kernel::reasonCode(status);
     const bool hide = internal && !site_->development;
     if (status >= 500 || internal)
-        logError("site " + site_->name, "request " + id_ + " " + method_ + " " + path_ + " -> " + std::to_string(status) +
+        logError("site " + site_->name, "request " + std::string(id_) + " " + std::string(method_) + " " + path_ + " -> " + std::to_string(status) +
                                             " " + std::string(code) + ": " + std::string(message));
     if (ended_ || aborted_) return;
     if (headSent_) {

@@ -67,13 +67,16 @@ struct keel_request {
     std::shared_ptr<const Site> site_;
     const keel_transport_vtable* transport_;
     void* conn_;
-    std::string method_;
-    std::string target_;
+    // What the transport handed over, copied into one buffer (one allocation for the
+    // method, target, client address, id and every header) and viewed from there.
+    std::string strings_;
+    std::string_view method_;
+    std::string_view target_;
     std::string path_;
     std::string query_;
-    std::string client_;
-    std::string id_;
-    std::vector<std::pair<std::string, std::string>> headers_;
+    std::string_view client_;
+    std::string_view id_;
+    std::vector<std::pair<std::string_view, std::string_view>> headers_;
     std::vector<std::pair<std::string_view, std::string_view>> params_; // into path_ and the route pattern
     std::vector<std::pair<std::string, std::string>> attributes_;
     std::vector<std::pair<std::string, std::string>> queryParams_;
