@@ -1,5 +1,7 @@
 #include "Router.hpp"
 
+#include "Text.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <numeric>
@@ -19,30 +21,8 @@ constexpr std::string_view kParamExpectation =
 constexpr std::string_view kMethodExpectation =
     "a method is an upper-case token such as \"GET\" (A-Z, then A-Z, 0-9, \"-\" or \"_\")";
 
-// Patterns come from site manifests; escaping keeps a mangled one from injecting line breaks
-// or terminal escapes into logs and `keel check` output.
-std::string quote(std::string_view input) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (char c : input) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (byte < 0x20 || byte == 0x7f) {
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-    return out;
-}
-
 RouteError patternError(std::string_view pattern, std::string_view reason) {
-    return RouteError("invalid route path " + quote(pattern) + ": " + std::string(reason));
+    return RouteError("invalid route path " + quoteForMessage(pattern) + ": " + std::string(reason));
 }
 
 bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -151,12 +131,12 @@ std::vector<Segment> parsePattern(std::string_view pattern) {
         } else if (raw[0] == ':') {
             const std::string_view name = raw.substr(1);
             if (!isParamName(name)) {
-                throw patternError(pattern, "bad parameter name " + quote(raw) + "; " +
+                throw patternError(pattern, "bad parameter name " + quoteForMessage(raw) + "; " +
                                                 std::string(kParamExpectation));
             }
             for (const Segment& s : segments) {
                 if (s.kind == Segment::Kind::param && s.text == name) {
-                    throw patternError(pattern, "duplicate parameter name " + quote(raw));
+                    throw patternError(pattern, "duplicate parameter name " + quoteForMessage(raw));
                 }
             }
             segments.push_back({Segment::Kind::param, std::string(name)});
@@ -197,7 +177,7 @@ std::uint64_t Router::methodMask(std::string_view pattern,
     std::vector<std::string> fresh;
     for (const std::string& m : methods) {
         if (!isMethod(m)) {
-            throw RouteError("invalid method " + quote(m) + " for route " + quote(pattern) + ": " +
+            throw RouteError("invalid method " + quoteForMessage(m) + " for route " + quoteForMessage(pattern) + ": " +
                              std::string(kMethodExpectation));
         }
     }
@@ -210,7 +190,7 @@ std::uint64_t Router::methodMask(std::string_view pattern,
         }
     }
     if (methodNames_.size() + fresh.size() > kMaxMethods) {
-        throw RouteError("route " + quote(pattern) +
+        throw RouteError("route " + quoteForMessage(pattern) +
                          ": too many distinct methods; a router accepts at most " +
                          std::to_string(kMaxMethods));
     }

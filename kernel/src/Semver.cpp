@@ -1,5 +1,7 @@
 #include "Semver.hpp"
 
+#include "Text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -16,34 +18,12 @@ constexpr std::string_view kRangeExpectation =
 
 constexpr std::uint64_t kMaxNumber = std::numeric_limits<std::uint64_t>::max();
 
-// Inputs come from third-party plugin manifests; escaping keeps a mangled or
-// hostile string from injecting line breaks or terminal escapes into logs.
-std::string quote(std::string_view input) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (char c : input) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (byte < 0x20 || byte == 0x7f) {
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-    return out;
-}
-
 SemverError versionError(std::string_view input) {
-    return SemverError("invalid version " + quote(input) + ": " + std::string(kVersionExpectation));
+    return SemverError("invalid version " + quoteForMessage(input) + ": " + std::string(kVersionExpectation));
 }
 
 SemverError rangeError(std::string_view input) {
-    return SemverError("invalid range " + quote(input) + ": " + std::string(kRangeExpectation));
+    return SemverError("invalid range " + quoteForMessage(input) + ": " + std::string(kRangeExpectation));
 }
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
