@@ -101,6 +101,19 @@ std::size_t Cache::invalidateAll(std::uint64_t watchId) {
     return removeIf([&](const CacheEntry& e) { return e.watchId == watchId; });
 }
 
+std::size_t Cache::erasePrefix(std::string_view prefix) {
+    std::size_t n = 0;
+    for (auto it = lru_.begin(); it != lru_.end();) {
+        const auto next = std::next(it);
+        if (std::string_view(it->key).starts_with(prefix)) {
+            remove(it);
+            ++n;
+        }
+        it = next;
+    }
+    return n;
+}
+
 void Cache::clear() {
     removeIf([](const CacheEntry&) { return true; });
 }

@@ -79,6 +79,9 @@ public:
     std::size_t invalidate(std::uint64_t watchId, std::string_view dir, std::string_view name);
     /// Drops every entry of watcher `watchId` (it lost track of changes).
     std::size_t invalidateAll(std::uint64_t watchId);
+    /// Drops every entry whose key starts with `prefix` (a route's configuration was
+    /// released by a reload: nothing asks for its keys any more).
+    std::size_t erasePrefix(std::string_view prefix);
     void clear();
 
     std::size_t bytes() const { return bytes_; }

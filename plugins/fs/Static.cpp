@@ -95,6 +95,16 @@ RequestHeaders readHeaders(const keel::Request& req) {
     return h;
 }
 
+/// Empties the cache of a use's entries when the use is released (a reload replaced it).
+struct UseToken {
+    StaticFilesPtr files;
+    std::string prefix;
+    UseToken(StaticFilesPtr f, std::string p) : files(std::move(f)), prefix(std::move(p)) {}
+    UseToken(const UseToken&) = delete;
+    UseToken& operator=(const UseToken&) = delete;
+    ~UseToken() { files->cache().erasePrefix(prefix); }
+};
+
 /// One route's use of the handler.
 struct StaticUse {
     StaticConfig config;
@@ -103,6 +113,7 @@ struct StaticUse {
     WatcherPtr watcher;
     std::string keyPrefix; // "<use id>:" in the shared cache
     std::string key;       // scratch for the cache key (loop thread, no allocation once grown)
+    std::shared_ptr<UseToken> token;
 };
 
 /// What the thread pool found for a request path.
@@ -653,6 +664,7 @@ keel::HandlerRegistration registerStaticHandler(const keel::Context& ctx, Static
             u.files = files;
             u.watcher = files->watcherFor(u.root, std::string(use.siteName));
             u.keyPrefix = std::to_string(++*useIds) + ":";
+            u.token = std::make_shared<UseToken>(files, u.keyPrefix);
             return u;
         },
         [](StaticUse& u, keel::Request req) { return handleStatic(u, req); });

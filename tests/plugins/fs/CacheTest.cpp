@@ -29,6 +29,7 @@ class CacheTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testTooLarge);
     CPPUNIT_TEST(testReplace);
     CPPUNIT_TEST(testInvalidate);
+    CPPUNIT_TEST(testErasePrefix);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -93,6 +94,16 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), cache.invalidate(1, "", ""));
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), cache.invalidateAll(2));
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), cache.size());
+    }
+
+    void testErasePrefix() {
+        Cache cache(1 << 20);
+        cache.insert("1:a", entry(1, "", 1));
+        cache.insert("1:b", entry(1, "", 1));
+        cache.insert("12:a", entry(1, "", 1));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), cache.erasePrefix("1:"));
+        CPPUNIT_ASSERT(cache.find("12:a") != nullptr);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), cache.size());
     }
 };
 

@@ -52,6 +52,7 @@ class StaticTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testFallthroughMiddleware);
     CPPUNIT_TEST(testNoFallthroughMiddleware);
     CPPUNIT_TEST(testTestClient);
+    CPPUNIT_TEST(testReload);
     CPPUNIT_TEST(testEmptyFile);
     CPPUNIT_TEST(testBadConfig);
     CPPUNIT_TEST_SUITE_END();
@@ -486,6 +487,29 @@ public:
                               "{}", strict)});
         CPPUNIT_ASSERT_EQUAL(404, fetch(s, "/api").status);
         CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), fetch(s, "/hello.txt").body);
+    }
+
+    void testReload() {
+        SiteHarness h({fsSite(staticRoute(tree_->root))});
+        Reply r = fetch(h, "/hello.txt");
+        CPPUNIT_ASSERT(!r.has("Cache-Control"));
+        CPPUNIT_ASSERT(!fetch(h, "/hello.txt").has("Cache-Control")); // cached now
+        const auto errors =
+            h.reload({fsSite(staticRoute(tree_->root, R"(, "cache_control": "max-age=5")"))});
+        CPPUNIT_ASSERT_MESSAGE(errors.empty() ? "" : errors.front(), errors.empty());
+        // The new configuration answers, not the old cached one.
+        r = fetch(h, "/hello.txt");
+        CPPUNIT_ASSERT_EQUAL(std::string("max-age=5"), r.header("Cache-Control"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), r.body);
+        CPPUNIT_ASSERT_EQUAL(std::string("max-age=5"),
+                             fetch(h, "/hello.txt").header("Cache-Control"));
+        // A bad configuration is refused with the key named, and the running one stays.
+        const auto bad =
+            h.reload({fsSite(staticRoute(tree_->root, R"(, "listing": "sometimes")"))});
+        CPPUNIT_ASSERT(!bad.empty());
+        CPPUNIT_ASSERT_MESSAGE(bad.front(), bad.front().find("listing") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("max-age=5"),
+                             fetch(h, "/hello.txt").header("Cache-Control"));
     }
 
     void testEmptyFile() {
