@@ -49,9 +49,9 @@ public:
     std::uint64_t size() const { return size_; }
 
     struct Committed {
-        bool renamed = false;        // the new content is in place
-        bool replaced = false;       // the target existed (200) or not (201)
-        std::uint64_t oldSize = 0;   // the replaced regular file's size
+        bool renamed = false;      // the new content is in place
+        bool replaced = false;     // the target existed (200) or not (201)
+        std::uint64_t oldSize = 0; // the replaced regular file's size
     };
     /// fdatasync, the old file's mode, renameat over the target, fsync of the directory.
     /// Returns 0, or a negative errno; the temporary file is gone either way (renamed, or
@@ -78,11 +78,11 @@ private:
 
 /// What a walk of a root found.
 struct TreeScan {
-    std::uint64_t removed = 0;    // leftover temporary files unlinked
-    std::uint64_t skipped = 0;    // temporary files a live writer still holds
-    std::uint64_t bytes = 0;      // total size of the regular files (temporary ones excluded)
+    std::uint64_t removed = 0; // leftover temporary files unlinked
+    std::uint64_t skipped = 0; // temporary files a live writer still holds
+    std::uint64_t bytes = 0;   // total size of the regular files (temporary ones excluded)
     std::uint64_t files = 0;
-    int error = 0;                // the first negative errno met (the walk goes on past it)
+    int error = 0; // the first negative errno met (the walk goes on past it)
 };
 
 /// Walks the tree under `rootFd` without following symlinks: removes leftover temporary files

@@ -100,10 +100,14 @@ int readDirectory(int dirFd, bool showDotfiles, std::vector<DirEntry>* out) {
         if (::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         DirEntry e;
         e.name = name;
-        if (S_ISREG(st.st_mode)) e.type = "file";
-        else if (S_ISDIR(st.st_mode)) e.type = "directory";
-        else if (S_ISLNK(st.st_mode)) e.type = "symlink";
-        e.size = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+        if (S_ISREG(st.st_mode))
+            e.type = "file";
+        else if (S_ISDIR(st.st_mode))
+            e.type = "directory";
+        else if (S_ISLNK(st.st_mode))
+            e.type = "symlink";
+        e.size =
+            S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
         e.mtime = st.st_mtim.tv_sec;
         out->push_back(std::move(e));
     }

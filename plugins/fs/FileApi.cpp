@@ -51,13 +51,15 @@ std::uint64_t unsignedKey(const keel::Use& use, const Poco::JSON::Object& obj,
                           const std::string& key) {
     const Poco::Dynamic::Var v = obj.get(key);
     if (!v.isInteger() || (v.isSigned() && v.convert<std::int64_t>() < 0))
-        throw configError(use, key, "expected a non-negative integer (bytes), found " + v.toString());
+        throw configError(use, key,
+                          "expected a non-negative integer (bytes), found " + v.toString());
     return v.convert<std::uint64_t>();
 }
 
 bool boolKey(const keel::Use& use, const Poco::JSON::Object& obj, const std::string& key) {
     const Poco::Dynamic::Var v = obj.get(key);
-    if (!v.isBoolean()) throw configError(use, key, "expected true or false, found " + v.toString());
+    if (!v.isBoolean())
+        throw configError(use, key, "expected true or false, found " + v.toString());
     return v.convert<bool>();
 }
 
@@ -80,10 +82,15 @@ FilesConfig parseConfig(const keel::Use& use) {
     if (obj->has("quota_bytes")) c.quotaBytes = unsignedKey(use, *obj, "quota_bytes");
     if (obj->has("dotfiles")) {
         const std::string d = obj->get("dotfiles").toString();
-        if (d == "deny") c.dotfiles = Dotfiles::deny;
-        else if (d == "ignore") c.dotfiles = Dotfiles::ignore;
-        else if (d == "allow") c.dotfiles = Dotfiles::allow;
-        else throw configError(use, "dotfiles", "expected \"deny\", \"ignore\" or \"allow\", found \"" + d + "\"");
+        if (d == "deny")
+            c.dotfiles = Dotfiles::deny;
+        else if (d == "ignore")
+            c.dotfiles = Dotfiles::ignore;
+        else if (d == "allow")
+            c.dotfiles = Dotfiles::allow;
+        else
+            throw configError(use, "dotfiles",
+                              "expected \"deny\", \"ignore\" or \"allow\", found \"" + d + "\"");
     }
     if (obj->has("file_mode")) {
         const std::string m = obj->get("file_mode").toString();
@@ -92,7 +99,8 @@ FilesConfig parseConfig(const keel::Use& use) {
         if (m.empty() || ec != std::errc() || end != m.data() + m.size() || value > 0777)
             throw configError(use, "file_mode",
                               "expected an octal mode from \"0000\" to \"0777\", e.g. \"0640\"; "
-                              "found \"" + m + "\"");
+                              "found \"" +
+                                  m + "\"");
         c.fileMode = static_cast<mode_t>(value);
     }
     return c;
@@ -129,30 +137,39 @@ private:
 /// One use of `files` (a route): its configuration, its root, and the quota's running total.
 /// Requests in flight hold it through a shared_ptr, so a reload that drops the use does not
 /// pull it from under a write. Loop thread only, except `config` and `root` (immutable).
-struct Files {
+struct Files : std::enable_shared_from_this<Files> {
     keel::Context ctx;
     FilesConfig config;
     RootPtr root;
-    std::string label; // "route /files/* (root /srv/data)" for logs
+    std::string label; // "files /files/* (root /srv/data)" for logs
 
-    // The quota: bytes of the regular files under the root (counted once on the thread pool
-    // at site load, then kept up to date by this use's own writes and deletes; changes made
-    // from outside are seen at the next site load) plus the bytes of uploads in flight.
+    // The quota: bytes of the regular files under the root, counted on the thread pool at
+    // site load, then kept up to date by this use's own writes and deletes. Changes made
+    // from outside are counted again at the next site load, or (with quota_bytes) when an
+    // fs.changed event names this root (a `static` route on the same directory watches it).
+    // Uploads in flight count too, with what they have received so far.
     bool counted = false;
     std::uint64_t used = 0;
     std::uint64_t inflight = 0;
+    std::uint64_t changes = 0; // local changes: a recount that overlapped one is redone
     std::vector<std::function<void()>> waitingForCount;
+    keel::Subscription changed;
+    keel::Timer recountTimer;
+    bool recounting = false;
 
     Files(keel::Context c, FilesConfig cfg, RootPtr r, std::string l)
         : ctx(c), config(std::move(cfg)), root(std::move(r)), label(std::move(l)) {}
 
     /// Runs `fn` once the starting total is known (now, or after the scan).
     void whenCounted(std::function<void()> fn) {
-        if (counted || config.quotaBytes == 0) fn();
-        else waitingForCount.push_back(std::move(fn));
+        if (counted || config.quotaBytes == 0)
+            fn();
+        else
+            waitingForCount.push_back(std::move(fn));
     }
     void addUsed(std::uint64_t added, std::uint64_t removed) {
         used = used + added >= removed ? used + added - removed : 0;
+        ++changes;
     }
     /// Would adding `bytes` to the root (after taking `freed` away) pass the quota?
     bool overQuota(std::uint64_t bytes, std::uint64_t freed) const {
@@ -160,6 +177,91 @@ struct Files {
         const std::uint64_t base = used + inflight >= freed ? used + inflight - freed : 0;
         return base + bytes > config.quotaBytes;
     }
+
+    /// The walk on the thread pool: leftovers removed (a live writer's lock spares its file),
+    /// regular files counted. `first`: the site-load scan, which requests may wait for.
+    void scan(bool first) {
+        recounting = true;
+        const std::uint64_t before = changes;
+        std::weak_ptr<Files> weak = weak_from_this();
+        ctx.offload([r = root] { return cleanLeftovers(r->fd()); },
+                    [weak, first, before](keel::Context::Result<TreeScan>& result) {
+                        if (auto self = weak.lock()) self->scanned(result, first, before);
+                    });
+    }
+
+    void scanned(keel::Context::Result<TreeScan>& result, bool first, std::uint64_t before) {
+        recounting = false;
+        if (!result.ok()) {
+            if (first) ctx.warn(label + ": the first scan did not run: " + describe(result));
+        } else {
+            const TreeScan& s = result.get();
+            if (changes == before)
+                used = s.bytes;
+            else
+                scheduleRecount(); // our own writes raced the walk: count again
+            std::string text = label + (first ? ": " : ": counted again after changes: ") +
+                               std::to_string(s.files) + " files, " + std::to_string(s.bytes) +
+                               " bytes; removed " + std::to_string(s.removed) +
+                               " leftover temporary files";
+            if (s.skipped != 0) text += " (" + std::to_string(s.skipped) + " still being written)";
+            if (s.error != 0)
+                text += "; some entries could not be read: " + std::string(std::strerror(-s.error));
+            ctx.info(text);
+        }
+        if (first) {
+            counted = true;
+            auto waiting = std::move(waitingForCount);
+            for (auto& fn : waiting)
+                fn();
+        }
+    }
+
+    static std::string describe(keel::Context::Result<TreeScan>& result) {
+        try {
+            result.get();
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return "unknown";
+    }
+
+    /// fs.changed for a directory that overlaps this root: count again a little later (one
+    /// walk for a burst of events).
+    void watchForChanges() {
+        changed = ctx.subscribe("fs.changed", [this](const keel::Event& e) {
+            std::string other;
+            try {
+                Poco::JSON::Parser parser;
+                auto obj = parser.parse(std::string(e.data)).extract<Poco::JSON::Object::Ptr>();
+                other = obj->optValue<std::string>("root", "");
+            } catch (const std::exception&) {
+                return;
+            }
+            const std::string& mine = root->path();
+            const auto within = [](const std::string& inner, const std::string& outer) {
+                return inner == outer || (inner.starts_with(outer) && inner.size() > outer.size() &&
+                                          (outer.back() == '/' || inner[outer.size()] == '/'));
+            };
+            if (within(mine, other) || within(other, mine)) scheduleRecount();
+        });
+    }
+
+    void scheduleRecount() {
+        if (recountTimer.id() != 0) return;
+        std::weak_ptr<Files> weak = weak_from_this();
+        recountTimer = ctx.setTimeout(kRecountDelayMs, [weak] {
+            auto self = weak.lock();
+            if (!self) return;
+            self->recountTimer.release(); // fired: the id is spent
+            if (self->recounting)
+                self->scheduleRecount();
+            else
+                self->scan(false);
+        });
+    }
+
+    static constexpr std::uint64_t kRecountDelayMs = 200;
 };
 using FilesPtr = std::shared_ptr<Files>;
 
@@ -224,7 +326,8 @@ void sendRegularFile(const keel::Request& req, UniqueFd fd, const struct stat& s
         req.end();
         return;
     case Precondition::failed:
-        req.fail(412, "PRECONDITION_FAILED", "the file has changed (If-Match / If-Unmodified-Since)");
+        req.fail(412, "PRECONDITION_FAILED",
+                 "the file has changed (If-Match / If-Unmodified-Since)");
         return;
     case Precondition::none: break;
     }
@@ -417,8 +520,8 @@ private:
                     }
                     if (S_ISREG(old.st_mode)) b.oldSize = static_cast<std::uint64_t>(old.st_size);
                 }
-                b.file = AtomicWrite::begin(parent.get(), leaf, self->files_->config.fileMode,
-                                            &b.err);
+                b.file =
+                    AtomicWrite::begin(parent.get(), leaf, self->files_->config.fileMode, &b.err);
                 return b;
             },
             [self](keel::Context::Result<Begun>& result) {
@@ -439,16 +542,15 @@ private:
                     return;
                 }
                 const std::int64_t length = self->req_.contentLength();
-                if (length > 0 && self->files_->overQuota(static_cast<std::uint64_t>(length),
-                                                          self->oldSize_)) {
+                if (length > 0 &&
+                    self->files_->overQuota(static_cast<std::uint64_t>(length), self->oldSize_)) {
                     self->reject_ = Reject::quota;
                     self->ended_ = true; // answered before the body: nothing to read
                     self->finish();
                     return;
                 }
-                self->req_.streamBody([self](keel::Request, std::string_view chunk) {
-                    return self->onChunk(chunk);
-                });
+                self->req_.streamBody(
+                    [self](keel::Request, std::string_view chunk) { return self->onChunk(chunk); });
             });
     }
 
@@ -531,8 +633,8 @@ private:
     void finish() {
         if (!ended_ || writing_ || finishing_) return;
         finishing_ = true;
-        const bool keep = file_ && reject_ == Reject::none && !req_.aborted() &&
-                          !req_.headersSent();
+        const bool keep =
+            file_ && reject_ == Reject::none && !req_.aborted() && !req_.headersSent();
         auto self = shared_from_this();
         files_->ctx.offload(
             [self, keep, data = std::exchange(buffer_, std::string())] {
@@ -550,14 +652,20 @@ private:
                 self->unreserve();
                 const keel::Request& req = self->req_;
                 Finished f;
-                if (result.ok()) f = std::move(result.get());
-                else f.rc = -EIO;
+                if (result.ok())
+                    f = std::move(result.get());
+                else
+                    f.rc = -EIO;
                 if (f.renamed) self->files_->addUsed(f.size, f.committed.oldSize);
                 if (!req.aborted() && !req.headersSent()) {
-                    if (self->reject_ == Reject::tooLarge) failTooLarge(req, *self->files_, self->rel_);
-                    else if (self->reject_ == Reject::quota) failQuota(req, *self->files_, self->rel_);
-                    else if (self->reject_ == Reject::error) failErrno(req, self->error_, self->rel_);
-                    else if (f.rc != 0) failErrno(req, f.rc, self->rel_);
+                    if (self->reject_ == Reject::tooLarge)
+                        failTooLarge(req, *self->files_, self->rel_);
+                    else if (self->reject_ == Reject::quota)
+                        failQuota(req, *self->files_, self->rel_);
+                    else if (self->reject_ == Reject::error)
+                        failErrno(req, self->error_, self->rel_);
+                    else if (f.rc != 0)
+                        failErrno(req, f.rc, self->rel_);
                     else
                         req.json(f.committed.replaced ? 200 : 201,
                                  "{\"success\":true,\"path\":" + jsonString("/" + self->rel_) +
@@ -622,7 +730,8 @@ int removeTree(int parentFd, const char* name, std::uint64_t& bytes, int depth) 
             const int sub = removeTree(fd, entry->d_name, bytes, depth + 1);
             if (sub != 0 && rc == 0) rc = sub;
         } else if (::unlinkat(fd, entry->d_name, 0) == 0) {
-            if (S_ISREG(st.st_mode) && !isTempName(n)) bytes += static_cast<std::uint64_t>(st.st_size);
+            if (S_ISREG(st.st_mode) && !isTempName(n))
+                bytes += static_cast<std::uint64_t>(st.st_size);
         } else if (errno != ENOENT && rc == 0) {
             rc = -errno;
         }
@@ -646,8 +755,10 @@ Removed removePath(const Root& root, const std::string& rel, bool recursive) {
         return r;
     }
     if (S_ISDIR(st.st_mode)) {
-        if (recursive) r.err = removeTree(parent.get(), leaf.c_str(), r.bytes, 0);
-        else if (::unlinkat(parent.get(), leaf.c_str(), AT_REMOVEDIR) != 0) r.err = -errno;
+        if (recursive)
+            r.err = removeTree(parent.get(), leaf.c_str(), r.bytes, 0);
+        else if (::unlinkat(parent.get(), leaf.c_str(), AT_REMOVEDIR) != 0)
+            r.err = -errno;
     } else if (::unlinkat(parent.get(), leaf.c_str(), 0) != 0) {
         r.err = -errno;
     } else if (S_ISREG(st.st_mode)) {
@@ -673,7 +784,8 @@ int handleDelete(const FilesPtr& files, keel::Request req, std::string rel, bool
                              "the directory " + shown(rel) +
                                  " is not empty; DELETE with ?recursive=1 removes it and "
                                  "everything in it");
-                else if (r.err != 0) failErrno(req, r.err, rel);
+                else if (r.err != 0)
+                    failErrno(req, r.err, rel);
                 else {
                     req.status(204);
                     req.end();
@@ -765,28 +877,32 @@ int handleCopy(const FilesPtr& files, keel::Request req, std::string rel) {
             req.resume(keel::done);
             return;
         }
-        const std::uint64_t room =
-            files->config.quotaBytes > files->used + files->inflight
-                ? files->config.quotaBytes - files->used - files->inflight
-                : 0;
-        files->ctx.offload(
-            [files, rel, from, room] { return copyFile(*files, from, rel, room); },
-            [files, req, rel, from](keel::Context::Result<Copied>& result) {
-                Copied c;
-                if (result.ok()) c = std::move(result.get());
-                else c.err = -EIO;
-                if (c.committed.renamed) files->addUsed(c.size, c.committed.oldSize);
-                if (!req.aborted()) {
-                    if (c.tooLarge) failTooLarge(req, *files, rel);
-                    else if (c.overQuota) failQuota(req, *files, rel);
-                    else if (c.err != 0) failErrno(req, c.err, c.committed.renamed ? rel : from);
-                    else
-                        req.json(c.committed.replaced ? 200 : 201,
-                                 "{\"success\":true,\"path\":" + jsonString("/" + rel) +
-                                     ",\"size\":" + std::to_string(c.size) + "}");
-                }
-                req.resume(keel::done);
-            });
+        const std::uint64_t room = files->config.quotaBytes > files->used + files->inflight
+                                       ? files->config.quotaBytes - files->used - files->inflight
+                                       : 0;
+        files->ctx.offload([files, rel, from, room] { return copyFile(*files, from, rel, room); },
+                           [files, req, rel, from](keel::Context::Result<Copied>& result) {
+                               Copied c;
+                               if (result.ok())
+                                   c = std::move(result.get());
+                               else
+                                   c.err = -EIO;
+                               if (c.committed.renamed) files->addUsed(c.size, c.committed.oldSize);
+                               if (!req.aborted()) {
+                                   if (c.tooLarge)
+                                       failTooLarge(req, *files, rel);
+                                   else if (c.overQuota)
+                                       failQuota(req, *files, rel);
+                                   else if (c.err != 0)
+                                       failErrno(req, c.err, c.committed.renamed ? rel : from);
+                                   else
+                                       req.json(
+                                           c.committed.replaced ? 200 : 201,
+                                           "{\"success\":true,\"path\":" + jsonString("/" + rel) +
+                                               ",\"size\":" + std::to_string(c.size) + "}");
+                               }
+                               req.resume(keel::done);
+                           });
     });
     return keel::pending;
 }
@@ -817,12 +933,15 @@ int handleRequest(const FilesPtr& files, keel::Request req) {
     SafePath path = safeRelative(raw, files->config.dotfiles);
     if (path.status != 0) {
         // Never a file: the same answer whether or not something exists there.
-        if (path.status == 403) req.fail(403, "EACCES", "access to this path is not allowed");
-        else req.fail(404, "ENOENT", "no such file or directory");
+        if (path.status == 403)
+            req.fail(403, "EACCES", "access to this path is not allowed");
+        else
+            req.fail(404, "ENOENT", "no such file or directory");
         return keel::done;
     }
     if (read) return handleRead(files, req, std::move(path.rel));
-    if (method == "DELETE") return handleDelete(files, req, std::move(path.rel), flag(req, "recursive"));
+    if (method == "DELETE")
+        return handleDelete(files, req, std::move(path.rel), flag(req, "recursive"));
     if (method == "POST") return handleCopy(files, req, std::move(path.rel));
     if (flag(req, "mkdir") || (!raw.empty() && raw.back() == '/'))
         return handleMkdir(files, req, std::move(path.rel));
@@ -843,30 +962,11 @@ FilesPtr configure(const keel::Context& ctx, const keel::Use& use) {
     } catch (const std::exception& e) {
         throw configError(use, "root", e.what());
     }
-    const std::string label = "files " + std::string(use.routePath) + " (root " + root->path() + ")";
+    const std::string label =
+        "files " + std::string(use.routePath) + " (root " + root->path() + ")";
     auto files = std::make_shared<Files>(ctx, std::move(config), std::move(root), label);
-    files->ctx.offload([root = files->root] { return cleanLeftovers(root->fd()); },
-                       [files](keel::Context::Result<TreeScan>& result) {
-                           if (result.ok()) {
-                               const TreeScan& s = result.get();
-                               files->used = s.bytes;
-                               std::string text = files->label + ": " + std::to_string(s.files) +
-                                                  " files, " + std::to_string(s.bytes) +
-                                                  " bytes; removed " + std::to_string(s.removed) +
-                                                  " leftover temporary files";
-                               if (s.skipped != 0)
-                                   text += " (" + std::to_string(s.skipped) + " still being written)";
-                               if (s.error != 0)
-                                   text += "; some entries could not be read: " +
-                                           std::string(std::strerror(-s.error));
-                               files->ctx.info(text);
-                           } else {
-                               files->ctx.warn(files->label + ": the first scan did not run");
-                           }
-                           files->counted = true;
-                           auto waiting = std::move(files->waitingForCount);
-                           for (auto& fn : waiting) fn();
-                       });
+    files->scan(true);
+    if (files->config.quotaBytes != 0) files->watchForChanges();
     return files;
 }
 

@@ -208,7 +208,7 @@ public:
         std::ofstream(dir_ + "/x/two") << std::string(20, '2');
         std::ofstream(dir_ + "/x/y/three") << std::string(3, '3');
         std::ofstream(dir_ + "/x/.keel-tmp-zzz") << std::string(5000, 't'); // not counted
-        stdfs::create_symlink(dir_ + "/one", dir_ + "/x/link");               // not followed
+        stdfs::create_symlink(dir_ + "/one", dir_ + "/x/link");             // not followed
         // A symlink to a directory outside: not walked into.
         char outside[] = "/tmp/keel-fs-outside-XXXXXX";
         const std::string out = ::mkdtemp(outside);

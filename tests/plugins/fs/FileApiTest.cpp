@@ -93,6 +93,7 @@ class FileApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMaxFileBytes);
     CPPUNIT_TEST(testRouteBodyLimit);
     CPPUNIT_TEST(testQuota);
+    CPPUNIT_TEST(testQuotaCountsChangesTheWatcherSees);
     CPPUNIT_TEST(testTraversalNeverWritesOutside);
     CPPUNIT_TEST(testLargeChunkedUploadIsExact);
     CPPUNIT_TEST(testAbortedUploadLeavesNothing);
@@ -239,8 +240,10 @@ public:
         r = call(h, "GET", "/files/sub");
         list = parser.parse(r.body).extract<Poco::JSON::Array::Ptr>();
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.body, std::size_t(2), list->size());
-        CPPUNIT_ASSERT_EQUAL(std::string("c.txt"), list->getObject(0)->getValue<std::string>("name"));
-        CPPUNIT_ASSERT_EQUAL(std::string("deeper"), list->getObject(1)->getValue<std::string>("name"));
+        CPPUNIT_ASSERT_EQUAL(std::string("c.txt"),
+                             list->getObject(0)->getValue<std::string>("name"));
+        CPPUNIT_ASSERT_EQUAL(std::string("deeper"),
+                             list->getObject(1)->getValue<std::string>("name"));
         // Names that need escaping stay valid JSON.
         spit(t.root + "/sub/deeper/q\"uote\\back", "");
         r = call(h, "GET", "/files/sub/deeper");
@@ -343,7 +346,8 @@ public:
         CPPUNIT_ASSERT(!stdfs::exists(t.root + "/big"));
         // Chunked: the size shows only as the body streams in.
         RawClient c(h, h.port());
-        std::string chunked = "PUT /files/big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        std::string chunked =
+            "PUT /files/big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
         for (int i = 0; i < 3; ++i)
             chunked += "190\r\n" + std::string(400, 'c') + "\r\n";
         chunked += "0\r\n\r\n";
@@ -362,7 +366,8 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.raw, 413, r.status);
         // Chunked over the kernel's limit while the handler streams it.
         RawClient c(h, h.port());
-        std::string chunked = "PUT /files/big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        std::string chunked =
+            "PUT /files/big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
         for (int i = 0; i < 4; ++i)
             chunked += "c8\r\n" + std::string(200, 'c') + "\r\n";
         chunked += "0\r\n\r\n";
@@ -385,7 +390,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, call(h, "PUT", "/files/six", std::string(6500, '6')).status);
         // Chunked over the quota.
         RawClient c(h, h.port());
-        std::string chunked = "PUT /files/more HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        std::string chunked =
+            "PUT /files/more HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
         chunked += "258\r\n" + std::string(600, 'm') + "\r\n0\r\n\r\n";
         CPPUNIT_ASSERT(c.send(chunked));
         expectError(c.reply(10000), 507, "EDQUOT", t);
@@ -399,18 +405,40 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, tempFiles(t.root));
     }
 
+    void testQuotaCountsChangesTheWatcherSees() {
+        Tree t;
+        // A static route on the same directory watches it and publishes fs.changed.
+        SiteHarness h(
+            {site(R"({"path": "/pub/*", "use": "static", "config": {"root": ")" + t.root +
+                  R"("}}, )" + filesRoute(t.root, R"("write": true, "quota_bytes": 10000)"))});
+        CPPUNIT_ASSERT(h.runUntil([&] { return h.logged("0 files, 0 bytes"); }, 5000));
+        CPPUNIT_ASSERT_EQUAL(201, call(h, "PUT", "/files/mine", std::string(4000, 'm')).status);
+        // Written behind the API's back: 4000 + 5000 bytes, seen through the watcher.
+        spit(t.root + "/external", std::string(5000, 'e'));
+        CPPUNIT_ASSERT_MESSAGE(
+            "no recount logged",
+            h.runUntil([&] { return h.logged("counted again after changes: 2 files, 9000 bytes"); },
+                       5000));
+        expectError(call(h, "PUT", "/files/two", std::string(2000, '2')), 507, "EDQUOT", t);
+        CPPUNIT_ASSERT_EQUAL(201, call(h, "PUT", "/files/one", std::string(1000, '1')).status);
+    }
+
     void testTraversalNeverWritesOutside() {
         Tree t;
         stdfs::create_directories(t.root + "/sub");
         stdfs::create_symlink(t.outside, t.root + "/out-dir");
         stdfs::create_symlink("../outside/secret.txt", t.root + "/out-file");
         SiteHarness h({site(filesRoute(t.root))});
-        const std::vector<std::string> targets = {
-            "/files/../outside/x",         "/files/%2e%2e/outside/x",
-            "/files/sub/..%2f..%2foutside/x", "/files/sub/%2E%2E/%2E%2E/outside/x",
-            "/files/..%5coutside%5cx",     "/files/out-dir/x",
-            "/files/out-dir/secret.txt",   "/files/%c0%ae%c0%ae/outside/x",
-            "/files/.keel-tmp-x",          "/files/sub/%00x"};
+        const std::vector<std::string> targets = {"/files/../outside/x",
+                                                  "/files/%2e%2e/outside/x",
+                                                  "/files/sub/..%2f..%2foutside/x",
+                                                  "/files/sub/%2E%2E/%2E%2E/outside/x",
+                                                  "/files/..%5coutside%5cx",
+                                                  "/files/out-dir/x",
+                                                  "/files/out-dir/secret.txt",
+                                                  "/files/%c0%ae%c0%ae/outside/x",
+                                                  "/files/.keel-tmp-x",
+                                                  "/files/sub/%00x"};
         for (const auto& target : targets) {
             Reply r = call(h, "PUT", target, "PWNED");
             CPPUNIT_ASSERT_MESSAGE(target + " -> " + r.raw, r.status >= 400);
@@ -441,12 +469,14 @@ public:
 
     void testLargeChunkedUploadIsExact() {
         Tree t;
-        SiteHarness h({site(filesRoute(t.root, R"("write": true)", R"("body_limit": 67108864, )"))});
+        SiteHarness h(
+            {site(filesRoute(t.root, R"("write": true)", R"("body_limit": 67108864, )"))});
         std::string body(8 * 1024 * 1024 + 123, '\0');
         for (std::size_t i = 0; i < body.size(); ++i)
             body[i] = static_cast<char>((i * 7919) >> 5);
         RawClient c(h, h.port());
-        std::string req = "PUT /files/big.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        std::string req =
+            "PUT /files/big.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
         for (std::size_t at = 0; at < body.size(); at += 100000) {
             const std::size_t n = std::min<std::size_t>(100000, body.size() - at);
             char size[16];
@@ -465,11 +495,13 @@ public:
     void testAbortedUploadLeavesNothing() {
         Tree t;
         spit(t.root + "/f", "old");
-        SiteHarness h({site(filesRoute(t.root, R"("write": true)", R"("body_limit": 67108864, )"))});
+        SiteHarness h(
+            {site(filesRoute(t.root, R"("write": true)", R"("body_limit": 67108864, )"))});
         {
             RawClient c(h, h.port());
-            CPPUNIT_ASSERT(c.send("PUT /files/f HTTP/1.1\r\nHost: t\r\nContent-Length: 4000000\r\n\r\n" +
-                                  std::string(1500000, 'n')));
+            CPPUNIT_ASSERT(
+                c.send("PUT /files/f HTTP/1.1\r\nHost: t\r\nContent-Length: 4000000\r\n\r\n" +
+                       std::string(1500000, 'n')));
             // The temporary file exists while the body streams in.
             CPPUNIT_ASSERT(h.runUntil([&] { return tempFiles(t.root) == 1; }, 5000));
             c.abort();
@@ -488,7 +520,8 @@ public:
         spit(t.root + "/a/b/.keel-tmp-fedcba9876543210", "torn");
         spit(t.root + "/a/keep.txt", "keep");
         SiteHarness h({site(filesRoute(t.root))});
-        CPPUNIT_ASSERT(h.runUntil([&] { return h.logged("removed 2 leftover temporary files"); }, 5000));
+        CPPUNIT_ASSERT(
+            h.runUntil([&] { return h.logged("removed 2 leftover temporary files"); }, 5000));
         CPPUNIT_ASSERT_EQUAL(0, tempFiles(t.root));
         CPPUNIT_ASSERT_EQUAL(std::string("keep"), slurp(t.root + "/a/keep.txt"));
         // A request for a temporary file's name is never served.
@@ -511,12 +544,14 @@ public:
             return errors;
         };
         std::string e = error(R"({"path": "/files/*", "use": "files", "config": {}})");
-        CPPUNIT_ASSERT_MESSAGE(e, e.find("routes[0]: files: config.root: required") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(e, e.find("routes[0]: files: config.root: required") !=
+                                      std::string::npos);
         e = error(filesRoute(t.base + "/plain-file"));
         CPPUNIT_ASSERT_MESSAGE(e, e.find("config.root: cannot") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(e, e.find("plain-file") != std::string::npos);
         e = error(filesRoute(t.base + "/missing", R"("create_root": false)"));
-        CPPUNIT_ASSERT_MESSAGE(e, e.find("missing: No such file or directory") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(e,
+                               e.find("missing: No such file or directory") != std::string::npos);
         e = error(filesRoute(t.root, R"("file_mode": "0999")"));
         CPPUNIT_ASSERT_MESSAGE(e, e.find("file_mode") != std::string::npos);
         e = error(filesRoute(t.root, R"("dotfiles": "sometimes")"));
@@ -532,25 +567,31 @@ public:
         const std::string base = "http://127.0.0.1:" + std::to_string(h.port()) + "/files";
         spit(t.base + "/upload.bin", std::string(300000, 'u'));
         {
-            keel::test::Process curl(h.loop, {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-                                              "-T", t.base + "/upload.bin", base + "/up.bin"});
+            keel::test::Process curl(h.loop,
+                                     {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T",
+                                      t.base + "/upload.bin", base + "/up.bin"});
             CPPUNIT_ASSERT(curl.waitExit(20000));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(curl.err(), std::string("201"), curl.out());
         }
         CPPUNIT_ASSERT(slurp(t.root + "/up.bin") == std::string(300000, 'u'));
         const std::string script =
             "import http.client, json, sys\n"
-            "c = http.client.HTTPConnection('127.0.0.1', " + std::to_string(h.port()) + ")\n"
+            "c = http.client.HTTPConnection('127.0.0.1', " +
+            std::to_string(h.port()) +
+            ")\n"
             "c.request('PUT', '/files/py/', body=b'')\n"
             "r = c.getresponse(); r.read(); assert r.status == 201, r.status\n"
             "c.request('PUT', '/files/py/hello.txt', body=b'from python')\n"
-            "r = c.getresponse(); b = json.loads(r.read()); assert r.status == 201 and b['success'], b\n"
+            "r = c.getresponse(); b = json.loads(r.read()); assert r.status == 201 and "
+            "b['success'], b\n"
             "c.request('GET', '/files/py/hello.txt')\n"
             "r = c.getresponse(); assert r.read() == b'from python'\n"
             "c.request('GET', '/files/py')\n"
-            "r = c.getresponse(); l = json.loads(r.read()); assert [e['name'] for e in l] == ['hello.txt'], l\n"
+            "r = c.getresponse(); l = json.loads(r.read()); assert [e['name'] for e in l] == "
+            "['hello.txt'], l\n"
             "c.request('DELETE', '/files/py')\n"
-            "r = c.getresponse(); b = json.loads(r.read()); assert r.status == 409 and b['code'] == 'ENOTEMPTY', b\n"
+            "r = c.getresponse(); b = json.loads(r.read()); assert r.status == 409 and b['code'] "
+            "== 'ENOTEMPTY', b\n"
             "c.request('DELETE', '/files/py?recursive=1')\n"
             "r = c.getresponse(); r.read(); assert r.status == 204, r.status\n"
             "print('ok')\n";

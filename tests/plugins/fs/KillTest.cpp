@@ -59,7 +59,8 @@ int portOf(const std::string& err) {
 int removedAt(const std::string& err, int start) {
     static const std::regex line("removed ([0-9]+) leftover temporary files");
     int i = 0;
-    for (auto it = std::sregex_iterator(err.begin(), err.end(), line); it != std::sregex_iterator(); ++it, ++i)
+    for (auto it = std::sregex_iterator(err.begin(), err.end(), line); it != std::sregex_iterator();
+         ++it, ++i)
         if (i == start) return std::stoi((*it)[1]);
     return -1;
 }
@@ -86,7 +87,8 @@ public:
     /// Runs the PUT loop until `deadline` (poll() with the time that is left as its timeout).
     void runUntil(Clock::time_point deadline) {
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
             if (left.count() <= 0 || broken) return;
             pollfd p{fd_, static_cast<short>(POLLIN | (out_.empty() ? 0 : POLLOUT)), 0};
             const int n = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -96,7 +98,7 @@ public:
         }
     }
 
-    int succeeded = 0;         // PUTs answered 200/201
+    int succeeded = 0;                         // PUTs answered 200/201
     bool inFlight() const { return sentAny_; } // a PUT was started and not yet answered
     bool broken = false;
 
@@ -145,9 +147,12 @@ private:
             if (in_.size() < end + 4 + length) return;
             const int status = std::atoi(in_.c_str() + 9);
             in_.erase(0, end + 4 + length);
-            if (status == 200 || status == 201) ++succeeded;
-            else ++failed_;
-            CPPUNIT_ASSERT_MESSAGE("PUT answered " + std::to_string(status), status == 200 || status == 201);
+            if (status == 200 || status == 201)
+                ++succeeded;
+            else
+                ++failed_;
+            CPPUNIT_ASSERT_MESSAGE("PUT answered " + std::to_string(status),
+                                   status == 200 || status == 201);
             queueNext();
         }
     }
@@ -171,7 +176,8 @@ public:
         char pattern[] = "/tmp/keel-fs-kill-XXXXXX";
         const std::string dir = ::mkdtemp(pattern);
         const std::string data = dir + "/data";
-        std::ofstream(dir + "/site.json") << R"({"name": "kill", "listeners": [{"address": "127.0.0.1:0"}],
+        std::ofstream(dir + "/site.json")
+            << R"({"name": "kill", "listeners": [{"address": "127.0.0.1:0"}],
             "plugins": {"http": "^0.1.0", "fs": "^0.1.0"},
             "routes": [{"path": "/files/*", "use": "files", "body_limit": 1048576,
                         "config": {"root": "data", "write": true}}]})";
@@ -185,8 +191,10 @@ public:
             Process keel(loop, {KEEL_BINARY, "run", dir, "--no-lock"},
                          {{"KEEL_PLUGIN_PATH", KEEL_PLUGIN_DIR}});
             // Started: listening, and the site load's scan has cleaned the root.
-            CPPUNIT_ASSERT_MESSAGE(keel.err(), keel.waitForOutput("leftover temporary files", 20000));
-            CPPUNIT_ASSERT_MESSAGE(keel.err(), keel.waitForOutput("listening on 127.0.0.1:", 20000));
+            CPPUNIT_ASSERT_MESSAGE(keel.err(),
+                                   keel.waitForOutput("leftover temporary files", 20000));
+            CPPUNIT_ASSERT_MESSAGE(keel.err(),
+                                   keel.waitForOutput("listening on 127.0.0.1:", 20000));
             const int removed = removedAt(keel.err(), 0);
             CPPUNIT_ASSERT_MESSAGE(keel.err(), removed >= 0);
             leftoversRemoved += removed;
@@ -225,10 +233,11 @@ public:
                                        now == a || now == b);
             }
         }
-        std::fprintf(stderr,
-                     "\n  KillTest: %d rounds, %d PUTs answered, %d kills during a PUT, %d leftover "
-                     "temporary files removed at restart\n",
-                     kRounds, puts, killedMidRequest, leftoversRemoved);
+        std::fprintf(
+            stderr,
+            "\n  KillTest: %d rounds, %d PUTs answered, %d kills during a PUT, %d leftover "
+            "temporary files removed at restart\n",
+            kRounds, puts, killedMidRequest, leftoversRemoved);
         stdfs::remove_all(dir);
         CPPUNIT_ASSERT(everWritten);
         // The kills must land in the write path, or the test proves nothing.
