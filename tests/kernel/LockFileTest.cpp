@@ -12,41 +12,16 @@
 #include "LockFile.hpp"
 #include "SiteCommands.hpp"
 #include "SiteConfig.hpp"
+#include "TempDir.hpp"
 
 using namespace keel::kernel;
 namespace fs = std::filesystem;
 
+using keel::test::TempDir;
+
 namespace {
 
 const std::string kFixturePlugins = std::string(KEEL_FIXTURE_DIR) + "/site";
-
-/// A fresh folder, removed with its contents.
-class TempDir {
-public:
-    TempDir() {
-        std::string path = (fs::temp_directory_path() / "keel-lock-XXXXXX").string();
-        if (::mkdtemp(path.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        // Plugin paths come back canonical; so must the folder the tests compare them with.
-        path_ = fs::canonical(path).string();
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-    std::string write(const std::string& relative, const std::string& text) const {
-        const fs::path file = fs::path(path_) / relative;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file, std::ios::binary) << text;
-        return file.string();
-    }
-
-private:
-    std::string path_;
-};
 
 std::string readAll(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

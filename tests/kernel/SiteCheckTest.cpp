@@ -10,9 +10,12 @@
 #include "SiteCheck.hpp"
 #include "SiteCommands.hpp"
 #include "SiteConfig.hpp"
+#include "TempDir.hpp"
 
 using namespace keel::kernel;
 namespace fs = std::filesystem;
+
+using keel::test::TempDir;
 
 namespace {
 
@@ -21,33 +24,6 @@ namespace {
 // (edge; requires files), extra 0.3.0 (upload; its config needs "dir").
 const std::string kPlugins = std::string(KEEL_FIXTURE_DIR) + "/site";
 const std::string kSites = (fs::path(__FILE__).parent_path() / "sites").string();
-
-/// A fresh folder, removed with its contents.
-class TempDir {
-public:
-    TempDir() {
-        std::string path = (fs::temp_directory_path() / "keel-check-XXXXXX").string();
-        if (::mkdtemp(path.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = path;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-    std::string write(const std::string& relative, const std::string& text) const {
-        const fs::path file = fs::path(path_) / relative;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file) << text;
-        return file.string();
-    }
-
-private:
-    std::string path_;
-};
 
 class InDirectory {
 public:

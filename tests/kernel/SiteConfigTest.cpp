@@ -8,42 +8,17 @@
 #include "Json.hpp"
 #include "JsonPositions.hpp"
 #include "SiteConfig.hpp"
+#include "TempDir.hpp"
 
 using namespace keel::kernel;
 namespace fs = std::filesystem;
+
+using keel::test::TempDir;
 
 namespace {
 
 // The checked-in examples: a commented site and a keel.json with a glob.
 const std::string kSites = (fs::path(__FILE__).parent_path() / "sites").string();
-
-/// A fresh folder, removed with its contents.
-class TempDir {
-public:
-    TempDir() {
-        std::string path = (fs::temp_directory_path() / "keel-site-XXXXXX").string();
-        if (::mkdtemp(path.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = path;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-    /// Writes `text` to `relative` (folders created); returns the full path.
-    std::string write(const std::string& relative, const std::string& text) const {
-        const fs::path file = fs::path(path_) / relative;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file) << text;
-        return file.string();
-    }
-
-private:
-    std::string path_;
-};
 
 /// Runs in `dir` until destroyed, so file names can be relative as an operator types them.
 class InDirectory {

@@ -16,11 +16,14 @@
 
 #include "Process.hpp"
 #include "TestServer.hpp"
+#include "TempDir.hpp"
 
 using keel::bench::test::Reply;
 using keel::bench::test::TestServer;
 using keel::kernel::Loop;
 using keel::test::Process;
+
+using keel::test::TempDir;
 
 namespace {
 
@@ -29,28 +32,6 @@ constexpr std::uint64_t kDeadlineMs = 60000;
 constexpr std::uint64_t kMs = 1000000;
 
 bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
-/// A directory for report files and scenarios, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        char path[] = "/tmp/keel-bench-test-XXXXXX";
-        CPPUNIT_ASSERT(mkdtemp(path) != nullptr);
-        path_ = path;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-    std::string write(const std::string& name, const std::string& text) const {
-        std::ofstream(file(name)) << text;
-        return file(name);
-    }
-
-private:
-    std::string path_;
-};
 
 Poco::JSON::Object::Ptr readReport(const std::string& path) {
     std::ifstream in(path);

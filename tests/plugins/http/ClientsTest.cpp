@@ -9,12 +9,15 @@
 
 #include "Process.hpp"
 #include "SiteHarness.hpp"
+#include "TempDir.hpp"
 
 using keel::test::Process;
 using keel::test::RawClient;
 using keel::test::Reply;
 using keel::test::SiteHarness;
 using keel::test::siteJson;
+
+using keel::test::TempDir;
 
 namespace {
 
@@ -61,16 +64,6 @@ Ran run(SiteHarness& h, std::vector<std::string> args, unsigned deadlineMs = 200
 std::string url(SiteHarness& h, const std::string& path, const std::string& scheme = "http") {
     return scheme + "://127.0.0.1:" + std::to_string(h.port()) + path;
 }
-
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/keel-http-clients-XXXXXX";
-        path = ::mkdtemp(pattern);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string path;
-};
 
 } // namespace
 
@@ -153,18 +146,18 @@ public:
 
     void testTlsWithCurl() {
         TempDir dir;
-        makeCertificate(dir.path, "a.test");
+        makeCertificate(dir.path(), "a.test");
         SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)",
-                                tlsListener(dir.path, "a.test"))});
+                                tlsListener(dir.path(), "a.test"))});
         CPPUNIT_ASSERT(h.logged("(site a, TLS)"));
         const std::string port = std::to_string(h.port());
-        Ran r = run(h, {"curl", "-sS", "-i", "--cacert", dir.path + "/a.test.pem", "--resolve",
+        Ran r = run(h, {"curl", "-sS", "-i", "--cacert", dir.path() + "/a.test.pem", "--resolve",
                         "a.test:" + port + ":127.0.0.1", "https://a.test:" + port + "/who",
                         "https://a.test:" + port + "/who"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
         CPPUNIT_ASSERT(has(r.out, "HTTP/1.1 200 OK"));
         CPPUNIT_ASSERT(has(r.out, "\r\n\r\na"));
-        r = run(h, {"curl", "-sS", "--http1.0", "--cacert", dir.path + "/a.test.pem", "--resolve",
+        r = run(h, {"curl", "-sS", "--http1.0", "--cacert", dir.path() + "/a.test.pem", "--resolve",
                     "a.test:" + port + ":127.0.0.1", "--data-binary", std::string(100000, 'z'),
                     "https://a.test:" + port + "/echo"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
@@ -178,12 +171,12 @@ public:
 
     void testTlsVersionsSniAndAlpn() {
         TempDir dir;
-        makeCertificate(dir.path, "a.test");
-        makeCertificate(dir.path, "b.test");
+        makeCertificate(dir.path(), "a.test");
+        makeCertificate(dir.path(), "b.test");
         SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"], "default": true,)",
-                                tlsListener(dir.path, "a.test")),
+                                tlsListener(dir.path(), "a.test")),
                        siteJson("b", who("b"), "{}", R"("hosts": ["b.test"],)",
-                                tlsListener(dir.path, "b.test"))});
+                                tlsListener(dir.path(), "b.test"))});
         const std::string connect = "127.0.0.1:" + std::to_string(h.port());
         auto client = [&](std::vector<std::string> extra) {
             std::vector<std::string> args{"openssl", "s_client", "-connect", connect, "-brief"};
@@ -214,18 +207,18 @@ public:
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "New, TLSv1.3"));
         // Through SNI to the right site's pipeline.
         const std::string port = std::to_string(h.port());
-        r = run(h, {"curl", "-sS", "--cacert", dir.path + "/b.test.pem", "--resolve",
+        r = run(h, {"curl", "-sS", "--cacert", dir.path() + "/b.test.pem", "--resolve",
                     "b.test:" + port + ":127.0.0.1", "https://b.test:" + port + "/who"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, std::string("b"), r.out);
     }
 
     void testTlsSessionResumption() {
         TempDir dir;
-        makeCertificate(dir.path, "a.test");
+        makeCertificate(dir.path(), "a.test");
         SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)",
-                                tlsListener(dir.path, "a.test"))});
+                                tlsListener(dir.path(), "a.test"))});
         const Ran r = run(h, {"python3", kClients + "/tls_resume.py", std::to_string(h.port()),
-                              dir.path + "/a.test.pem"});
+                              dir.path() + "/a.test.pem"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.out + r.err, 0, r.status);
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "TLSv1.2 reused True"));
         CPPUNIT_ASSERT_MESSAGE(r.out, has(r.out, "TLSv1.3 reused True"));
@@ -233,9 +226,9 @@ public:
 
     void testCertificatesReloadOnHangup() {
         TempDir dir;
-        makeCertificate(dir.path, "a.test");
+        makeCertificate(dir.path(), "a.test");
         SiteHarness h({siteJson("a", who("a"), "{}", R"("hosts": ["a.test"],)",
-                                tlsListener(dir.path, "a.test"))});
+                                tlsListener(dir.path(), "a.test"))});
         const std::string connect = "127.0.0.1:" + std::to_string(h.port());
         auto serial = [&] {
             Ran r = run(h, {"openssl", "s_client", "-connect", connect, "-servername", "a.test",
@@ -245,14 +238,14 @@ public:
         };
         const std::string before = serial();
         CPPUNIT_ASSERT(!before.empty());
-        makeCertificate(dir.path, "a.test"); // a new certificate in the same files
+        makeCertificate(dir.path(), "a.test"); // a new certificate in the same files
         CPPUNIT_ASSERT(serial() == before);  // not read until told
         h.bus().publishJson(h.bus().topic("kernel.reload"), "{}");
         const std::string after = serial();
         CPPUNIT_ASSERT(!after.empty());
         CPPUNIT_ASSERT(after != before);
         // A broken file on reload: an error, and the certificate in use stays.
-        std::ofstream(dir.path + "/a.test.pem") << "not a certificate";
+        std::ofstream(dir.path() + "/a.test.pem") << "not a certificate";
         h.bus().publishJson(h.bus().topic("kernel.reload"), "{}");
         CPPUNIT_ASSERT(h.logged("keeping the certificate loaded before"));
         CPPUNIT_ASSERT(serial() == after);
@@ -260,12 +253,12 @@ public:
 
     void testBadKeyIsAClearError() {
         TempDir dir;
-        makeCertificate(dir.path, "a.test");
-        makeCertificate(dir.path, "b.test");
-        const std::string listener = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path +
-                                     R"(/a.test.pem", "key": ")" + dir.path + R"(/b.test.key"}})";
-        const std::string missing = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path +
-                                    R"(/none.pem", "key": ")" + dir.path + R"(/b.test.key"}})";
+        makeCertificate(dir.path(), "a.test");
+        makeCertificate(dir.path(), "b.test");
+        const std::string listener = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path() +
+                                     R"(/a.test.pem", "key": ")" + dir.path() + R"(/b.test.key"}})";
+        const std::string missing = R"({"address": "127.0.0.1:0", "tls": {"cert": ")" + dir.path() +
+                                    R"(/none.pem", "key": ")" + dir.path() + R"(/b.test.key"}})";
         // Refused at start (or, while the kernel starts a site's plugins before publishing
         // the site, logged as the site's listeners open): either way, the message says what.
         for (const auto& [l, message] :

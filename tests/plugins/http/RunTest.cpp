@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include "Process.hpp"
+#include "TempDir.hpp"
 
 using keel::kernel::Loop;
 using keel::test::Process;
+
+using keel::test::TempDir;
 
 namespace {
 
@@ -46,16 +49,6 @@ Ran run(Loop& loop, std::vector<std::string> args) {
     CPPUNIT_ASSERT(p.waitExit(20000));
     return Ran{p.status(), p.out(), p.err()};
 }
-
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/keel-http-run-XXXXXX";
-        path = ::mkdtemp(pattern);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string path;
-};
 
 void makeCertificate(const std::string& dir, const std::string& name) {
     const std::string command = "openssl req -x509 -newkey ec -pkeyopt "
@@ -104,15 +97,15 @@ public:
 
     void testTlsSiteAndCertificateReloadOnSighup() {
         TempDir dir;
-        makeCertificate(dir.path, "one");
-        std::ofstream(dir.path + "/site.json")
+        makeCertificate(dir.path(), "one");
+        std::ofstream(dir.path() + "/site.json")
             << R"({"name": "secure", "listeners": [{"address": "127.0.0.1:0",
             "tls": {"cert": "cert.pem", "key": "key.pem"}}], "plugins": {"http": "^0.1.0"},
             "routes": [{"path": "/plain", "use": "respond", "config": {"body": "tls"}}]})";
-        std::filesystem::copy_file(dir.path + "/one.pem", dir.path + "/cert.pem");
-        std::filesystem::copy_file(dir.path + "/one.key", dir.path + "/key.pem");
+        std::filesystem::copy_file(dir.path() + "/one.pem", dir.path() + "/cert.pem");
+        std::filesystem::copy_file(dir.path() + "/one.key", dir.path() + "/key.pem");
         Loop loop;
-        Process keel(loop, {kKeel, "run", dir.path, "--no-lock"}, kEnv);
+        Process keel(loop, {kKeel, "run", dir.path(), "--no-lock"}, kEnv);
         const int port = portOf(keel);
         CPPUNIT_ASSERT_MESSAGE(keel.err(), port > 0);
         const std::string connect = "127.0.0.1:" + std::to_string(port);
@@ -124,10 +117,10 @@ public:
         Ran r = run(loop, {"curl", "-sS", "-k", "https://" + connect + "/plain"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, std::string("tls"), r.out);
         // New files in place, then SIGHUP: new connections get the new certificate.
-        makeCertificate(dir.path, "two");
-        std::filesystem::copy_file(dir.path + "/two.pem", dir.path + "/cert.pem",
+        makeCertificate(dir.path(), "two");
+        std::filesystem::copy_file(dir.path() + "/two.pem", dir.path() + "/cert.pem",
                                    std::filesystem::copy_options::overwrite_existing);
-        std::filesystem::copy_file(dir.path + "/two.key", dir.path + "/key.pem",
+        std::filesystem::copy_file(dir.path() + "/two.key", dir.path() + "/key.pem",
                                    std::filesystem::copy_options::overwrite_existing);
         keel.kill(SIGHUP);
         CPPUNIT_ASSERT(keel.waitForOutput("reloaded", 10000));
@@ -139,14 +132,14 @@ public:
 
     void testMismatchedKeyIsReported() {
         TempDir dir;
-        makeCertificate(dir.path, "one");
-        makeCertificate(dir.path, "two");
-        std::ofstream(dir.path + "/site.json")
+        makeCertificate(dir.path(), "one");
+        makeCertificate(dir.path(), "two");
+        std::ofstream(dir.path() + "/site.json")
             << R"({"name": "bad", "listeners": [{"address": "127.0.0.1:0",
             "tls": {"cert": "one.pem", "key": "two.key"}}], "plugins": {"http": "^0.1.0"},
             "routes": [{"path": "/plain", "use": "respond", "config": {"body": "x"}}]})";
         Loop loop;
-        Process keel(loop, {kKeel, "run", dir.path, "--no-lock"}, kEnv);
+        Process keel(loop, {kKeel, "run", dir.path(), "--no-lock"}, kEnv);
         // Refused at start: keel exits 1 and the message names both files.
         CPPUNIT_ASSERT(keel.waitExit(15000));
         CPPUNIT_ASSERT_EQUAL(1, keel.status());
@@ -168,12 +161,12 @@ public:
         ::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len);
         const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
         TempDir dir;
-        std::ofstream(dir.path + "/site.json")
+        std::ofstream(dir.path() + "/site.json")
             << R"({"name": "busy", "listeners": [{"address": ")" << address
             << R"("}], "plugins": {"http": "^0.1.0"},
             "routes": [{"path": "/plain", "use": "respond", "config": {"body": "x"}}]})";
         Loop loop;
-        Process keel(loop, {kKeel, "run", dir.path, "--no-lock"}, kEnv);
+        Process keel(loop, {kKeel, "run", dir.path(), "--no-lock"}, kEnv);
         CPPUNIT_ASSERT(keel.waitExit(15000));
         ::close(holder);
         CPPUNIT_ASSERT_EQUAL(1, keel.status());
