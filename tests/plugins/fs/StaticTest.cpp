@@ -52,6 +52,7 @@ class StaticTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testFallthroughMiddleware);
     CPPUNIT_TEST(testNoFallthroughMiddleware);
     CPPUNIT_TEST(testTestClient);
+    CPPUNIT_TEST(testClientGoesAway);
     CPPUNIT_TEST(testReload);
     CPPUNIT_TEST(testEmptyFile);
     CPPUNIT_TEST(testBadConfig);
@@ -487,6 +488,24 @@ public:
                               "{}", strict)});
         CPPUNIT_ASSERT_EQUAL(404, fetch(s, "/api").status);
         CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), fetch(s, "/hello.txt").body);
+    }
+
+    void testClientGoesAway() {
+        // Clients that leave while their file is opened on the thread pool, or while it is
+        // being sent: the server frees what they held and goes on serving.
+        SiteHarness h({fsSite(staticRoute(tree_->root))});
+        for (int i = 0; i < 20; ++i) {
+            RawClient c(h, h.port());
+            c.send(std::string("GET ") + (i % 2 ? "/big.bin" : "/docs/guide.txt") +
+                   " HTTP/1.1\r\nHost: t\r\n\r\n");
+            c.abort();
+        }
+        RawClient slow(h, h.port());
+        slow.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        CPPUNIT_ASSERT(slow.waitBytes(1000));
+        slow.abort();
+        CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), fetch(h, "/hello.txt").body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(300 * 1024), fetch(h, "/big.bin").body.size());
     }
 
     void testReload() {
