@@ -22,7 +22,7 @@ Bus::Bus(Loop& loop) : loop_(loop) { topics_.emplace_back(); }
 Bus::~Bus() { *alive_ = false; }
 
 TopicId Bus::topic(std::string_view name) {
-    auto it = ids_.find(std::string(name));
+    auto it = ids_.find(name);
     if (it != ids_.end()) return it->second;
     const auto id = static_cast<TopicId>(topics_.size());
     topics_.emplace_back();

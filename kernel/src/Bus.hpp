@@ -95,7 +95,12 @@ private:
 
     Loop& loop_;
     std::vector<Topic> topics_; // index 0 unused: 0 is never a topic
-    std::unordered_map<std::string, TopicId> ids_;
+    /// Looks names up as string_views (no temporary std::string per lookup).
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, TopicId, NameHash, std::equal_to<>> ids_;
     std::uint64_t nextSerial_ = 1;
     std::deque<Posted> posted_;
     bool postScheduled_ = false;
