@@ -163,16 +163,18 @@ void Loop::queueMicrotask(Task task, const Owner* owner) {
 void Loop::drainTicks() {
     if (draining_) return;
     draining_ = true;
+    // One clock read per task: each one's end is the next one's start.
+    std::uint64_t stamp = uv_hrtime();
     do {
         while (!nextTicks_.empty()) {
             Tick tick = std::move(nextTicks_.front());
             nextTicks_.pop_front();
-            invokeOne(tick.owner, "nextTick", tick.task);
+            stamp = invokeOne(tick.owner, "nextTick", tick.task, stamp);
         }
         while (!microtasks_.empty()) {
             Tick tick = std::move(microtasks_.front());
             microtasks_.pop_front();
-            invokeOne(tick.owner, "microtask", tick.task);
+            stamp = invokeOne(tick.owner, "microtask", tick.task, stamp);
         }
     } while (!nextTicks_.empty() || !microtasks_.empty());
     draining_ = false;
@@ -180,8 +182,7 @@ void Loop::drainTicks() {
 
 // --- invocation ---------------------------------------------------------------------------
 
-void Loop::invokeOne(const Owner* owner, const char* what, const Task& task) {
-    const std::uint64_t start = uv_hrtime();
+std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, const Task& task, std::uint64_t start) {
     ++invokeDepth_;
     try {
         task();
@@ -193,11 +194,13 @@ void Loop::invokeOne(const Owner* owner, const char* what, const Task& task) {
                              ownerName(owner) + "'");
     }
     --invokeDepth_;
-    lag_.callbackFinished(owner, what, uv_hrtime() - start);
+    const std::uint64_t end = uv_hrtime();
+    lag_.callbackFinished(owner, what, end - start);
+    return end;
 }
 
 void Loop::invoke(const Owner* owner, const char* what, const Task& task) {
-    invokeOne(owner, what, task);
+    invokeOne(owner, what, task, uv_hrtime());
     // Nested invocations (a publish inside a callback) leave the drain to the outermost one.
     if (invokeDepth_ == 0) drainTicks();
 }
