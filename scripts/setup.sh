@@ -8,7 +8,7 @@ packages=(
   libuv1-dev node-llhttp libpoco-dev libssl-dev libsqlite3-dev libargon2-dev
   libcppunit-dev libbenchmark-dev libyaml-cpp-dev
   curl python3 openssl media-types
-  clang
+  clang chromium
 )
 
 missing=()
