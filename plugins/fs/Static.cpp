@@ -529,9 +529,10 @@ void finishMiss(StaticUse& u, const keel::Request& req, Resolved& r, const std::
         CacheEntry& e = *r.entry;
         const std::size_t i = choose(e, h.acceptEncoding);
         bool added = false;
-        // Cache only what a watch covers, and only when no event came since the read began.
+        // Cache only what a watch covers, and only when no event came in its directory since
+        // the read began.
         if (r.cacheable && u.watcher && !u.files->stopped() &&
-            u.watcher->generation() == generation && u.watcher->watch(e.dir, &added)) {
+            u.watcher->lastChange(e.dir) <= generation && u.watcher->watch(e.dir, &added)) {
             e.watchId = u.watcher->id();
             e.checkedAt = added ? 0 : u.files->ctx().now();
             u.files->cache().insert(key, r.entry);

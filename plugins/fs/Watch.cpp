@@ -129,9 +129,22 @@ bool Watcher::watch(const std::string& dir, bool* added) {
     return true;
 }
 
+std::uint64_t Watcher::lastChange(const std::string& dir) const {
+    const auto it = lastChange_.find(dir);
+    return it == lastChange_.end() ? 0 : it->second;
+}
+
 void Watcher::event(Handle& h, const char* filename, int events, int status) {
     ++generation_;
     const std::string dir = h.dir; // `h` may be closed by what follows
+    // Per directory, so that a busy file elsewhere in the root does not keep every read
+    // from being cached. A name may be a watched subdirectory: it counts for that one too.
+    // (Only watched directories are keys: the map stays within the watch bound.)
+    lastChange_[dir] = generation_;
+    if (filename != nullptr && filename[0] != '\0') {
+        const std::string sub = join(dir, filename);
+        if (handles_.count(sub) != 0) lastChange_[sub] = generation_;
+    }
     ctx_.makeCallback("fs event", [&] {
         if (status < 0) {
             // The watch broke (inotify overflow or the like): forget what it vouched for.

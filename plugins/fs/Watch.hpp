@@ -64,8 +64,11 @@ public:
 
     std::uint64_t id() const { return id_; }
     const RootPtr& root() const { return root_; }
-    /// Incremented by every event: a read that started before an event is not cached.
+    /// Incremented by every event: a read that started at generation G is not cached when
+    /// lastChange(its directory) > G.
     std::uint64_t generation() const { return generation_; }
+    /// The generation of the last event in `dir` (or naming `dir` in its parent); 0: none.
+    std::uint64_t lastChange(const std::string& dir) const;
     std::size_t count() const { return handles_.size(); }
 
 private:
@@ -82,6 +85,7 @@ private:
     std::unordered_map<std::string, Handle*> handles_;
     TrackerPtr tracker_;
     std::uint64_t generation_ = 0;
+    std::unordered_map<std::string, std::uint64_t> lastChange_; // dir -> generation
     bool closed_ = false;
     bool warned_ = false;
 };
