@@ -31,7 +31,11 @@ constexpr std::uint64_t kDiscardLimit = 64 * 1024;
 // FIN, so that the kernel does not answer that data with an RST that could destroy the
 // response in the client's receive buffer (nginx's lingering close).
 constexpr std::uint64_t kLingerMs = 2000;
+// A file body through the write queue: TLS encrypts it in pieces this big. Plain sockets
+// use sendfile and queue only a small piece when the socket is full, to be told when it can
+// take more: a slow reader costs that piece, not 64 KiB (1,000 slow downloads: 8 MiB).
 constexpr std::size_t kFilePiece = 64 * 1024;
+constexpr std::size_t kFileWakePiece = 8 * 1024;
 // Pipelined bytes read (and held) while a response is being made.
 constexpr std::size_t kPipelineHold = 64 * 1024;
 
@@ -1367,10 +1371,10 @@ void Connection::pumpFile() {
         }
         // TLS, or a full socket: one piece through the write queue (its completion says the
         // socket can take more, and brings us back here).
+        const std::size_t size = std::min(piece, tls_ ? kFilePiece : kFileWakePiece);
         Buffer* buffer = Server::get().buffers().take();
-        char* to = buffer->reserve(std::min(piece, kFilePiece));
-        const ssize_t n =
-            ::pread(file_->fd, to, std::min(piece, kFilePiece), static_cast<off_t>(file_->offset));
+        char* to = buffer->reserve(size);
+        const ssize_t n = ::pread(file_->fd, to, size, static_cast<off_t>(file_->offset));
         if (n <= 0) {
             Server::get().buffers().give(buffer);
             finishFile(false);
