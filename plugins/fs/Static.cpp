@@ -438,25 +438,31 @@ void revalidate(StaticUse& u, const std::string& key, CacheEntryPtr entry) {
     std::vector<std::pair<std::string, FileStamp>> stamps;
     for (const auto& rep : entry->reps)
         stamps.emplace_back(rep.file, rep.stamp);
-    files.ctx().offload(
-        [root = u.root, follow = u.config.followSymlinks, stamps = std::move(stamps)] {
-            for (const auto& [file, stamp] : stamps) {
-                const int fd = root->openBeneath(file, O_PATH, 0, follow);
-                if (fd < 0) return false;
-                struct stat st {};
-                const bool same = ::fstat(fd, &st) == 0 && FileStamp::of(st) == stamp;
-                ::close(fd);
-                if (!same) return false;
-            }
-            return true;
-        },
-        [filesPtr = u.files, key, entry](keel::Context::Result<bool>& r) {
-            entry->checking = false;
-            entry->checkedAt = filesPtr->ctx().now();
-            const bool same = r.ok() && r.get();
-            if (!same && entry->valid) filesPtr->cache().erase(key);
-            filesPtr->tracker()->done();
-        });
+    try {
+        files.ctx().offload(
+            [root = u.root, follow = u.config.followSymlinks, stamps = std::move(stamps)] {
+                for (const auto& [file, stamp] : stamps) {
+                    const int fd = root->openBeneath(file, O_PATH, 0, follow);
+                    if (fd < 0) return false;
+                    struct stat st {};
+                    const bool same = ::fstat(fd, &st) == 0 && FileStamp::of(st) == stamp;
+                    ::close(fd);
+                    if (!same) return false;
+                }
+                return true;
+            },
+            [filesPtr = u.files, key, entry](keel::Context::Result<bool>& r) {
+                entry->checking = false;
+                entry->checkedAt = filesPtr->ctx().now();
+                const bool same = r.ok() && r.get();
+                if (!same && entry->valid) filesPtr->cache().erase(key);
+                filesPtr->tracker()->done();
+            });
+    } catch (const std::exception&) {
+        // The thread pool refused the work (the loop is closing): try again at a later hit.
+        entry->checking = false;
+        files.tracker()->done();
+    }
 }
 
 std::string redirectLocation(std::string_view target) {

@@ -76,13 +76,20 @@ void Watcher::walk(const std::string& dir) {
     if (closed_) return;
     tracker_->add();
     const std::size_t room = kMaxDirs > handles_.size() ? kMaxDirs - handles_.size() : 0;
-    ctx_.offload([root = root_, dir, room] { return listDirectories(*root, dir, room + 1); },
-                 [self = shared_from_this()](keel::Context::Result<std::vector<std::string>>& r) {
-                     if (!self->closed_ && r.ok())
-                         for (const auto& d : r.get())
-                             self->watch(d);
-                     self->tracker_->done();
-                 });
+    try {
+        ctx_.offload(
+            [root = root_, dir, room] { return listDirectories(*root, dir, room + 1); },
+            [self = shared_from_this()](keel::Context::Result<std::vector<std::string>>& r) {
+                if (!self->closed_ && r.ok())
+                    for (const auto& d : r.get())
+                        self->watch(d);
+                self->tracker_->done();
+            });
+    } catch (const std::exception& e) {
+        tracker_->done();
+        ctx_.warn("cannot walk " + root_->path() + "/" + dir +
+                  " for directories to watch: " + e.what());
+    }
 }
 
 bool Watcher::watching(std::string_view dir) const {
