@@ -44,9 +44,11 @@ void LagMonitor::report(const Owner* owner, const char* what, std::uint64_t dura
     ++blocks_;
     Block block{owner ? owner->name : std::string("kernel"), what ? what : "callback", durationNs};
     char text[256];
-    std::snprintf(text, sizeof text, "event loop blocked for %.1f ms by plugin '%s' (%s callback; threshold %llu ms)",
+    // "timer" -> "timer callback"; a request step names itself ("request step at FILE:LINE: routes[2]").
+    const bool named = block.what.find(' ') != std::string::npos;
+    std::snprintf(text, sizeof text, "event loop blocked for %.1f ms by plugin '%s' (%s%s; threshold %llu ms)",
                   static_cast<double>(durationNs) / 1e6, block.owner.c_str(), block.what.c_str(),
-                  static_cast<unsigned long long>(thresholdNs_ / 1000000));
+                  named ? "" : " callback", static_cast<unsigned long long>(thresholdNs_ / 1000000));
     logWarn("loop", text);
     lastBlock_ = block;
     if (handler_) handler_(*lastBlock_);

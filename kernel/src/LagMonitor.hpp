@@ -48,9 +48,18 @@ public:
     const std::optional<Block>& lastBlock() const { return lastBlock_; }
     void reset();
 
-    /// Loop::invoke reports each callback's run time here.
-    void callbackFinished(const Owner* owner, const char* what, std::uint64_t durationNs) {
-        if (thresholdNs_ != 0 && durationNs > thresholdNs_) report(owner, what, durationNs);
+    /// A running count of nanoseconds already attributed to callbacks and request steps:
+    /// read it when one starts, and pass it to callbackFinished.
+    std::uint64_t attributedNs() const { return attributed_; }
+    /// Loop::invoke reports each callback's run time here, and the pipeline each request
+    /// step's. Time that nested callbacks or steps took since `attributedBefore` is theirs,
+    /// so a transport's read callback is not blamed for the slow step it ran.
+    void callbackFinished(const Owner* owner, const char* what, std::uint64_t durationNs,
+                          std::uint64_t attributedBefore) {
+        const std::uint64_t inner = attributed_ - attributedBefore;
+        const std::uint64_t own = durationNs > inner ? durationNs - inner : 0;
+        attributed_ = attributedBefore + (durationNs > inner ? durationNs : inner);
+        if (thresholdNs_ != 0 && own > thresholdNs_) report(owner, what, own);
     }
 
     /// A one-line summary: "loop delay: min 0.01 ms, max ..., mean ..., p50 ..., p90 ..., p99 ...".
@@ -68,6 +77,7 @@ private:
     std::uint64_t thresholdNs_ = 100000000;
     Histogram delays_;
     std::uint64_t blocks_ = 0;
+    std::uint64_t attributed_ = 0;
     std::optional<Block> lastBlock_;
     BlockHandler handler_;
 };

@@ -183,6 +183,7 @@ void Loop::drainTicks() {
 // --- invocation ---------------------------------------------------------------------------
 
 std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, const Task& task, std::uint64_t start) {
+    const std::uint64_t attributed = lag_.attributedNs();
     ++invokeDepth_;
     try {
         task();
@@ -195,7 +196,7 @@ std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, const Task& 
     }
     --invokeDepth_;
     const std::uint64_t end = uv_hrtime();
-    lag_.callbackFinished(owner, what, end - start);
+    lag_.callbackFinished(owner, what, end - start, attributed);
     return end;
 }
 

@@ -39,7 +39,7 @@ CompiledSite::~CompiledSite() {
 
 void CompiledSite::addTerminals(const std::vector<const Step*>& middleware) {
     auto terminal = [&](CompiledRoute& route, const keel_handler_vtable* vtable, const char* where, bool withMiddleware) {
-        steps.push_back(Step{vtable, nullptr, nullptr, nullptr, where});
+        steps.push_back(Step{vtable, nullptr, nullptr, nullptr, where, std::string("the kernel's ") + where});
         route.steps = withMiddleware ? middleware : std::vector<const Step*>{};
         route.steps.push_back(&steps.back());
         route.terminal = true;

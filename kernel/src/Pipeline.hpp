@@ -22,6 +22,7 @@ struct Step {
     void* state = nullptr;
     const Owner* owner = nullptr;
     std::string where;
+    std::string blame; // "request step at WHERE", for the lag monitor
 };
 
 /// What a request runs once routed: the site's middleware, the route's middleware, then
@@ -36,6 +37,8 @@ struct CompiledRoute {
 /// A site compiled for requests: built once at load (and at each reload), immutable after,
 /// shared by the requests running on it; the last of them to finish releases it, so a
 /// reload never changes the configuration under a request in flight.
+class LagMonitor;
+
 class CompiledSite {
 public:
     CompiledSite() = default;
@@ -52,6 +55,8 @@ public:
     CompiledRoute methodNotAllowed;
     CompiledRoute badRequest;
     std::deque<Step> steps; // stable addresses
+    /// Times each step (a coarse clock) and blames one that blocks the loop; may be null.
+    LagMonitor* lag = nullptr;
     /// Runs after the states are released: stops plugin instances only this site used.
     std::function<void()> onRetire;
     /// Keeps what the steps point into alive (plugin instances).

@@ -1,15 +1,17 @@
 #include "Request.hpp"
 
 #include <openssl/rand.h>
-#include <algorithm>
-#include <cerrno>
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "Json.hpp"
+#include "LagMonitor.hpp"
 #include "Log.hpp"
 #include "Pipeline.hpp"
 
@@ -159,11 +161,33 @@ void keel_request::begin() {
     run();
 }
 
+namespace {
+
+/// CLOCK_MONOTONIC_COARSE: a few nanoseconds to read (vDSO), a few milliseconds of
+/// resolution, plenty to spot a step that blocks the loop for 100 ms.
+std::uint64_t coarseNowNs() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+} // namespace
+
 void keel_request::run() {
     running_ = true;
+    keel::kernel::LagMonitor* lag = site_->lag;
+    const bool timed = lag != nullptr && lag->blockThresholdMs() != 0;
+    std::uint64_t stamp = timed ? coarseNowNs() : 0;
     while (!ended_ && !aborted_ && step_ < route_->steps.size()) {
         const keel::kernel::Step& step = *route_->steps[step_++];
+        const std::uint64_t attributed = timed ? lag->attributedNs() : 0;
         const int result = step.vtable->handle(step.self, step.state, this);
+        if (timed) {
+            // A step that blocked the loop is named with its plugin and its place in the site.
+            const std::uint64_t now = coarseNowNs();
+            lag->callbackFinished(step.owner, step.blame.c_str(), now - stamp, attributed);
+            stamp = now;
+        }
         if (result == KEEL_NEXT) continue;
         if (result == KEEL_PENDING) {
             pending_ = true;

@@ -48,8 +48,9 @@ SiteInfo siteInfo(const SiteConfig& config) {
     return info;
 }
 
-CompiledSitePtr compileSite(const SiteConfig& config, const std::shared_ptr<PluginSet>& set) {
+CompiledSitePtr compileSite(const SiteConfig& config, const std::shared_ptr<PluginSet>& set, LagMonitor* lag) {
     auto site = std::make_shared<CompiledSite>();
+    site->lag = lag;
     site->name = config.name;
     site->dir = std::filesystem::absolute(config.dir.empty() ? "." : config.dir).lexically_normal().string();
     site->development = config.mode == SiteConfig::Mode::development;
@@ -77,7 +78,7 @@ CompiledSitePtr compileSite(const SiteConfig& config, const std::shared_ptr<Plug
                 return nullptr;
             }
         }
-        site->steps.push_back(Step{entry->vtable, entry->self, state, instance->owner(), use.where});
+        site->steps.push_back(Step{entry->vtable, entry->self, state, instance->owner(), use.where, "request step at " + use.where});
         return &site->steps.back();
     };
 
@@ -138,7 +139,7 @@ std::vector<SiteManager::Built> SiteManager::build(std::vector<SiteConfig> confi
             continue;
         }
         try {
-            CompiledSitePtr compiled = compileSite(config, set);
+            CompiledSitePtr compiled = compileSite(config, set, &runtime_.loop.lag());
             built.push_back(Built{std::move(config), set, std::move(compiled)});
         } catch (const ConfigError& e) {
             sites_.unstage(config.name);

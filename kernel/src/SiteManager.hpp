@@ -16,7 +16,8 @@ namespace keel::kernel {
 /// Compiles one site: each `use` is resolved to the instance of `set` that registered that
 /// handler ("static", or "plugin/static" when two provide it) and configured. Throws
 /// ConfigError listing every use that failed, with its place in the manifest.
-CompiledSitePtr compileSite(const SiteConfig& config, const std::shared_ptr<PluginSet>& set);
+/// `lag`, when given, times each request step and blames one that blocks the loop.
+CompiledSitePtr compileSite(const SiteConfig& config, const std::shared_ptr<PluginSet>& set, LagMonitor* lag = nullptr);
 
 /// The sites of a running kernel: their plugin sets, compiled pipelines and the registry
 /// transports read. Reloads validate and build the new configuration completely before

@@ -25,6 +25,7 @@ const std::string kRoutes = R"(
     {"path": "/broken", "use": "broken"},
     {"path": "/slowbody", "use": "slowbody", "body_limit": "10mb"},
     {"path": "/hold", "use": "hold"},
+    {"path": "/spin", "use": "spin", "config": {"ms": 150}},
     {"path": "/moved/", "use": "redirect", "config": {"to": "https://example.com{path}{query}", "status": 301}})";
 
 std::string site(const std::string& httpConfig = "{}", const std::string& extraRoutes = "") {
@@ -72,6 +73,7 @@ class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testSlowloris);
     CPPUNIT_TEST(testKeepAliveTimeout);
     CPPUNIT_TEST(testBodyIdleTimeout);
+    CPPUNIT_TEST(testStepThatBlocksTheLoopIsBlamed);
     CPPUNIT_TEST(testClientGoesAway);
     CPPUNIT_TEST(testHostRouting);
     CPPUNIT_TEST(testMaxConnections);
@@ -498,6 +500,24 @@ public:
         const Reply r = c.reply(5000);
         CPPUNIT_ASSERT_EQUAL(408, r.status);
         CPPUNIT_ASSERT(c.waitClosed());
+    }
+
+    void testStepThatBlocksTheLoopIsBlamed() {
+        // A request step that holds the loop past the threshold (100 ms) is logged with its
+        // plugin and its place in the site, like a timer callback would be.
+        SiteHarness h({site()});
+        RawClient c(h, h.port());
+        c.send(get("/spin"));
+        CPPUNIT_ASSERT_EQUAL(200, c.reply().status);
+        CPPUNIT_ASSERT(h.runUntil([&] { return h.logged("event loop blocked"); }));
+        std::string line;
+        for (const auto& l : h.logs)
+            if (has(l, "event loop blocked")) line += l + "\n";
+        // One report, the step's: the http read callback that ran it is not blamed too.
+        CPPUNIT_ASSERT_MESSAGE(line, line.find("event loop blocked") == line.rfind("event loop blocked"));
+        CPPUNIT_ASSERT_MESSAGE(line, has(line, "by plugin 'fixture#t'"));
+        CPPUNIT_ASSERT_MESSAGE(line, has(line, "request step at "));
+        CPPUNIT_ASSERT_MESSAGE(line, has(line, "routes["));
     }
 
     void testClientGoesAway() {
