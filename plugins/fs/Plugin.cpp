@@ -39,7 +39,8 @@ public:
                  "write": {"type": "boolean", "description": "allow PUT, DELETE and POST; default false (405)"},
                  "max_file_bytes": {"type": "integer", "minimum": 0, "description": "largest file a request may write; default: the route's body_limit"},
                  "quota_bytes": {"type": "integer", "minimum": 0, "description": "total bytes under the root; default 0 (none)"},
-                 "dotfiles": {"enum": ["deny", "ignore", "allow"], "description": "names starting with '.': 403, 404 (default) or served"}}}}
+                 "dotfiles": {"enum": ["deny", "ignore", "allow"], "description": "names starting with '.': 403, 404 (default) or served"},
+                 "file_mode": {"type": "string", "minLength": 3, "maxLength": 4, "description": "mode of new files, octal; default \"0644\" (a replaced file keeps its own)"}}}}
         ],
         "config": {
             "type": "object",
