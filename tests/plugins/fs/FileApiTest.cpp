@@ -96,6 +96,7 @@ class FileApiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testQuotaCountsChangesTheWatcherSees);
     CPPUNIT_TEST(testTraversalNeverWritesOutside);
     CPPUNIT_TEST(testLargeChunkedUploadIsExact);
+    CPPUNIT_TEST(testReadersSeeOldOrNewDuringReplaces);
     CPPUNIT_TEST(testAbortedUploadLeavesNothing);
     CPPUNIT_TEST(testLeftoversRemovedAtSiteLoad);
     CPPUNIT_TEST(testConfigErrors);
@@ -490,6 +491,42 @@ public:
         CPPUNIT_ASSERT(slurp(t.root + "/big.bin") == body);
         r = call(h, "GET", "/files/big.bin", "", "Range: bytes=5000000-5000099\r\n");
         CPPUNIT_ASSERT(r.body == body.substr(5000000, 100));
+    }
+
+    void testReadersSeeOldOrNewDuringReplaces() {
+        Tree t;
+        const std::string a(256 * 1024, 'a'), b(256 * 1024, 'b');
+        spit(t.root + "/f", a);
+        SiteHarness h({site(filesRoute(t.root))});
+        // A writer pipelines 20 replaces (A, B, A, ...) while a reader pipelines 40 GETs;
+        // both run on the server's loop at once.
+        RawClient writer(h, h.port()), reader(h, h.port());
+        std::string puts, gets;
+        for (int i = 0; i < 20; ++i)
+            puts +=
+                "PUT /files/f HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(a.size()) +
+                "\r\n\r\n" + (i % 2 ? a : b);
+        for (int i = 0; i < 40; ++i)
+            gets += "GET /files/f HTTP/1.1\r\nHost: t\r\n\r\n";
+        CPPUNIT_ASSERT(reader.send(gets.substr(0, gets.size() / 2)));
+        CPPUNIT_ASSERT(writer.send(puts, 30000));
+        CPPUNIT_ASSERT(reader.send(gets.substr(gets.size() / 2)));
+        const auto written = writer.replies(20, 30000);
+        const auto read = reader.replies(40, 30000);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(20), written.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(40), read.size());
+        int sawA = 0, sawB = 0;
+        for (const auto& r : read) {
+            CPPUNIT_ASSERT_EQUAL(200, r.status);
+            CPPUNIT_ASSERT_MESSAGE("torn read of " + std::to_string(r.body.size()) + " bytes",
+                                   r.body == a || r.body == b);
+            (r.body == a ? sawA : sawB)++;
+        }
+        for (const auto& r : written)
+            CPPUNIT_ASSERT_EQUAL(200, r.status);
+        CPPUNIT_ASSERT(slurp(t.root + "/f") == a); // the last PUT (i = 19) wrote A
+        CPPUNIT_ASSERT_EQUAL(0, tempFiles(t.root));
+        std::fprintf(stderr, " [reads: %d A, %d B] ", sawA, sawB);
     }
 
     void testAbortedUploadLeavesNothing() {

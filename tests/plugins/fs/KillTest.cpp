@@ -211,6 +211,9 @@ public:
             if (round == kRounds) {
                 keel.kill(SIGTERM);
                 CPPUNIT_ASSERT(keel.waitExit(15000));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(keel.err(), 0, keel.status());
+                CPPUNIT_ASSERT_MESSAGE(keel.err(),
+                                       keel.err().find("Sanitizer") == std::string::npos);
                 break;
             }
             const int port = portOf(keel.err());
