@@ -230,6 +230,15 @@ void keel_request::finishIfDone() {
 }
 
 void keel_request::release() {
+    // The transport is done with the request (the response ended, or the connection went):
+    // a step still waiting for the body's end or a drain is told now, since callbacks run
+    // exactly once and their user data is freed there.
+    endBodyCallbacks();
+    if (drain_ != nullptr) {
+        keel_request_fn fn = drain_;
+        drain_ = nullptr;
+        fn(drainUser_, this);
+    }
     released_ = true;
     finishIfDone();
 }

@@ -26,6 +26,7 @@ const std::string kRoutes = R"(
     {"path": "/slowbody", "use": "slowbody", "body_limit": "10mb"},
     {"path": "/hold", "use": "hold"},
     {"path": "/spin", "use": "spin", "config": {"ms": 150}},
+    {"path": "/early", "use": "early", "body_limit": "10mb"},
     {"path": "/moved/", "use": "redirect", "config": {"to": "https://example.com{path}{query}", "status": 301}})";
 
 std::string site(const std::string& httpConfig = "{}", const std::string& extraRoutes = "") {
@@ -74,6 +75,7 @@ class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testKeepAliveTimeout);
     CPPUNIT_TEST(testBodyIdleTimeout);
     CPPUNIT_TEST(testStepThatBlocksTheLoopIsBlamed);
+    CPPUNIT_TEST(testStepAnsweringBeforeTheBodyEndsIsToldItEnded);
     CPPUNIT_TEST(testClientGoesAway);
     CPPUNIT_TEST(testHostRouting);
     CPPUNIT_TEST(testMaxConnections);
@@ -518,6 +520,23 @@ public:
         CPPUNIT_ASSERT_MESSAGE(line, has(line, "by plugin 'fixture#t'"));
         CPPUNIT_ASSERT_MESSAGE(line, has(line, "request step at "));
         CPPUNIT_ASSERT_MESSAGE(line, has(line, "routes["));
+    }
+
+    void testStepAnsweringBeforeTheBodyEndsIsToldItEnded() {
+        // A step streaming the body answers before the body is complete: once the transport
+        // is done with the request, the step still gets its end-of-body call (exactly once),
+        // so what it attached to the request is freed.
+        SiteHarness h({site()});
+        int ends = 0;
+        [[maybe_unused]] const auto sub = h.bus().subscribe(h.bus().topic("fixture.body_end"), 0,
+                                           [&](keel::kernel::TopicId, const keel_payload&) { ++ends; });
+        RawClient c(h, h.port());
+        c.send("POST /early HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" +
+               std::string(1024, 'q') + "\r\n");
+        const Reply r = c.reply();
+        CPPUNIT_ASSERT_EQUAL(413, r.status);
+        CPPUNIT_ASSERT(h.runUntil([&] { return ends == 1; }));
+        CPPUNIT_ASSERT_EQUAL(1, ends);
     }
 
     void testClientGoesAway() {
