@@ -1,11 +1,14 @@
 #include "Cache.hpp"
 
+#include <unistd.h>
+
 namespace keel_fs {
 
 namespace {
 
 // A rough per-entry overhead (nodes, strings, vectors), so that many tiny files still count.
 constexpr std::size_t kEntryOverhead = 512;
+constexpr std::size_t kOpenFileCost = 64 * 1024;
 
 bool inOrUnder(std::string_view dir, std::string_view top) {
     if (top.empty()) return true;
@@ -25,10 +28,19 @@ FileStamp FileStamp::of(const struct stat& st) {
     return s;
 }
 
+std::shared_ptr<const int> holdDescriptor(int fd) {
+    return std::shared_ptr<const int>(new int(fd), [](const int* p) {
+        ::close(*p);
+        delete p;
+    });
+}
+
 std::size_t CacheEntry::bytes() const {
     std::size_t n = kEntryOverhead + dir.size();
     for (const auto& r : reps) {
-        n += r.body.size() + r.file.size() + r.etag.size() + 64;
+        // An open descriptor is charged as if it were 64 KiB, which bounds how many the
+        // cache keeps open (256 in the default 16 MiB).
+        n += r.body.size() + r.file.size() + r.etag.size() + 64 + (r.fd ? kOpenFileCost : 0);
         for (const auto& [k, v] : r.headers)
             n += k.size() + v.size() + 64;
     }

@@ -44,7 +44,13 @@ struct Representation {
     std::time_t mtime = 0;
     HeaderList headers; // every header of a 200 but Content-Length
     std::string body;   // cached entries only
+    /// A large file's open descriptor, kept by a cached entry instead of its bytes (nginx's
+    /// open_file_cache): a hit sends a dup() of it, with no trip to the thread pool. Closed
+    /// with the last holder.
+    std::shared_ptr<const int> fd;
 };
+/// Wraps an open descriptor for Representation::fd (closed when the last holder goes).
+std::shared_ptr<const int> holdDescriptor(int fd);
 
 /// The answer to one request path of one `static` use: representations in preference
 /// order of the server (identity first, then br, then gzip).

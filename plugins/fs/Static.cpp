@@ -122,6 +122,7 @@ struct Resolved {
     CacheEntryPtr entry;  // file: representations (with bodies when `cacheable`)
     std::vector<int> fds; // file: one per representation, owned
     bool cacheable = false;
+    bool keepOpen = false; // cache the open files, not their bytes
     std::string body; // listing
     std::string contentType;
     int err = 0; // failed: the errno
@@ -129,7 +130,7 @@ struct Resolved {
     Resolved() = default;
     Resolved(Resolved&& o) noexcept
         : kind(o.kind), entry(std::move(o.entry)), fds(std::exchange(o.fds, {})),
-          cacheable(o.cacheable), body(std::move(o.body)), contentType(std::move(o.contentType)),
+          cacheable(o.cacheable), keepOpen(o.keepOpen), body(std::move(o.body)), contentType(std::move(o.contentType)),
           err(o.err) {}
     Resolved& operator=(Resolved&&) = delete;
     ~Resolved() {
@@ -328,6 +329,8 @@ Resolved resolve(const StaticUse& u, const std::string& rel, bool trailing, int 
     r.cacheable = u.files->cache().capacity() > 0 && c.maxFileBytes > 0;
     for (const auto& rep : e.reps)
         if (rep.stamp.size > c.maxFileBytes) r.cacheable = false;
+    // Too big to keep in memory: keep the files open instead (finishMiss moves the fds).
+    r.keepOpen = !r.cacheable && u.files->cache().capacity() > 0;
     if (r.cacheable) {
         for (std::size_t i = 0; i < e.reps.size() && r.cacheable; ++i) {
             struct stat after {};
@@ -537,13 +540,22 @@ void finishMiss(StaticUse& u, const keel::Request& req, Resolved& r, const std::
         bool added = false;
         // Cache only what a watch covers, and only when no event came in its directory since
         // the read began.
-        if (r.cacheable && u.watcher && !u.files->stopped() &&
+        if ((r.cacheable || r.keepOpen) && u.watcher && !u.files->stopped() &&
             u.watcher->lastChange(e.dir) <= generation && u.watcher->watch(e.dir, &added)) {
             e.watchId = u.watcher->id();
             e.checkedAt = added ? 0 : u.files->ctx().now();
-            u.files->cache().insert(key, r.entry);
+            bool kept = true;
+            for (std::size_t j = 0; r.keepOpen && j < e.reps.size() && kept; ++j) {
+                const int copy = ::dup(r.fds[j]);
+                kept = copy >= 0;
+                if (kept) e.reps[j].fd = holdDescriptor(copy);
+            }
+            if (kept) u.files->cache().insert(key, r.entry);
+            else
+                for (auto& rep : e.reps)
+                    rep.fd.reset();
         }
-        if (!e.reps[i].body.empty() || e.reps[i].stamp.size == 0) {
+        if (!e.reps[i].fd && (!e.reps[i].body.empty() || e.reps[i].stamp.size == 0)) {
             sendRepresentation(u, req, h, e, e.reps[i], &e.reps[i].body, -1);
         } else {
             const int fd = std::exchange(r.fds[i], -1);
@@ -584,6 +596,16 @@ int handleStatic(StaticUse& u, keel::Request req) {
             revalidate(u, u.key, cache.findShared(u.key));
         const RequestHeaders h = readHeaders(req);
         const Representation& rep = e->reps[choose(*e, h.acceptEncoding)];
+        if (rep.fd) {
+            // A large file kept open: dup(2) is no file-system call, the loop does not block.
+            const int fd = ::dup(*rep.fd);
+            if (fd >= 0) {
+                sendRepresentation(u, req, h, *e, rep, nullptr, fd);
+                return keel::done;
+            }
+            req.fail(503, "EMFILE", "out of file descriptors", true);
+            return keel::done;
+        }
         sendRepresentation(u, req, h, *e, rep, &rep.body, -1);
         return keel::done;
     }

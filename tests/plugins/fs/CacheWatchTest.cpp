@@ -62,6 +62,7 @@ class CacheWatchTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testSecondRequestIsACacheHit);
     CPPUNIT_TEST(testWithoutCacheEveryRequestReads);
     CPPUNIT_TEST(testLargeFilesAreNotCached);
+    CPPUNIT_TEST(testLargeFileKeptOpenFollowsAReplace);
     CPPUNIT_TEST(testChangeInvalidatesAndPublishes);
     CPPUNIT_TEST(testAtomicReplaceInvalidates);
     CPPUNIT_TEST(testSubdirectoryChange);
@@ -130,10 +131,29 @@ public:
     }
 
     void testLargeFilesAreNotCached() {
+        // Over max_file_bytes: the cache keeps the file open, not its bytes, so a write to
+        // the same inode shows at once.
         SiteHarness h({fsSite(staticRoute(tree_->root, R"(, "cache": {"max_file_bytes": 11})"))});
         CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), fetch(h, "/hello.txt").body);
         writeUnseen("HELLO WORLD!");
         CPPUNIT_ASSERT_EQUAL(std::string("HELLO WORLD!"), fetch(h, "/hello.txt").body);
+    }
+
+    void testLargeFileKeptOpenFollowsAReplace() {
+        // The kept descriptor is of the old inode: a file renamed over it must drop it (the
+        // watch event), or the old content would be served from the open file.
+        SiteHarness h({fsSite(staticRoute(tree_->root, R"(, "cache": {"max_file_bytes": 11})"))});
+        Changes changes(h);
+        CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), fetch(h, "/hello.txt").body);
+        CPPUNIT_ASSERT_EQUAL(std::string("Hello World!"), fetch(h, "/hello.txt").body);
+        Tree::writeAt(tree_->root + "/.keel-tmp-y", "Replaced, and longer");
+        std::filesystem::rename(tree_->root + "/.keel-tmp-y", tree_->root + "/hello.txt");
+        CPPUNIT_ASSERT_MESSAGE("no fs.changed event for the rename", !changes.waitFor("hello.txt").empty());
+        const Reply r = fetch(h, "/hello.txt");
+        CPPUNIT_ASSERT_EQUAL(std::string("Replaced, and longer"), r.body);
+        CPPUNIT_ASSERT_EQUAL(std::string("20"), r.header("Content-Length"));
+        // Ranges come from the kept descriptor too.
+        CPPUNIT_ASSERT_EQUAL(std::string("and"), fetch(h, "/hello.txt", "Range: bytes=10-12\r\n").body);
     }
 
     void testChangeInvalidatesAndPublishes() {
