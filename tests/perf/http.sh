@@ -93,7 +93,8 @@ taskset -c 1 node "$tmp/node.js" "$p_node" & pids+=($!); pid_node=$!
 taskset -c 1 "$keel" --log-level warn run "$repo/sites/bench" --listen "127.0.0.1:$p_keel" --no-lock & pids+=($!)
 pid_keel=$!
 sed -e "s#\"address\": \"127.0.0.1:8080\"#\"address\": \"127.0.0.1:$t_keel\", \"tls\": {\"cert\": \"$tmp/cert.pem\", \"key\": \"$tmp/key.pem\"}#" \
-    -e 's#"name": "bench"#"name": "bench-tls"#' "$repo/sites/bench/site.json" >"$tmp/site-tls.json"
+    -e 's#"name": "bench"#"name": "bench-tls"#' -e "s#\"root\": \"public\"#\"root\": \"$repo/sites/bench/public\"#" \
+    "$repo/sites/bench/site.json" >"$tmp/site-tls.json"
 taskset -c 1 "$keel" --log-level warn run "$tmp/site-tls.json" --no-lock & pids+=($!)
 pid_keel_tls=$!
 
