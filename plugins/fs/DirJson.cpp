@@ -1,7 +1,5 @@
 #include "DirJson.hpp"
 
-#include "Root.hpp"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,37 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "Root.hpp"
+
 namespace keel_fs {
-
-namespace {
-
-// The length of a valid UTF-8 sequence at s[i] (no overlongs or surrogates), or 0.
-std::size_t utf8Sequence(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = b(i);
-    if (c < 0x80) return 1;
-    std::size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
-    return n;
-}
-
-} // namespace
 
 std::string jsonString(std::string_view text) {
     std::string out;
@@ -59,7 +29,7 @@ std::string jsonString(std::string_view text) {
             out += esc;
             ++i;
         } else {
-            const std::size_t n = utf8Sequence(text, i);
+            const std::size_t n = utf8Length(text, i);
             if (n == 0) {
                 out += "\\ufffd";
                 ++i;

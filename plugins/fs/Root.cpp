@@ -14,8 +14,6 @@
 
 namespace keel_fs {
 
-namespace {
-
 // The length of the UTF-8 sequence starting at s[i], or 0 when it is invalid: overlong
 // forms (C0, C1, E0 80..9F, F0 80..8F), surrogates and code points above U+10FFFF included.
 std::size_t utf8Length(std::string_view s, std::size_t i) {
@@ -43,6 +41,9 @@ std::size_t utf8Length(std::string_view s, std::size_t i) {
         if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
     return n;
 }
+
+namespace {
+
 
 long openat2Retry(int dirfd, const char* path, open_how* how) {
     // RESOLVE_BENEATH answers EAGAIN when a rename raced the lookup: try again a few times.

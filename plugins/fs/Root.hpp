@@ -14,6 +14,10 @@
 
 namespace keel_fs {
 
+/// The length of the UTF-8 sequence starting at s[i], or 0 when it is invalid: overlong
+/// forms, surrogates and code points above U+10FFFF included.
+std::size_t utf8Length(std::string_view s, std::size_t i);
+
 /// What a dotfile segment (a name starting with '.') gets: 403, 404, or served.
 enum class Dotfiles { deny, ignore, allow };
 
