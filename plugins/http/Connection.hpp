@@ -137,6 +137,7 @@ private:
     static void onWrite(uv_write_t* req, int status);
     void written(int status);
     void pumpFile();
+    void cork(bool on);
     void finishFile(bool complete);
 
     // --- closing -----------------------------------------------------------------------
@@ -189,6 +190,7 @@ private:
     bool bodyPaused_ : 1 = false;
     bool reading_ : 1 = false;
     bool peerDone_ : 1 = false; // end of file from the client
+    bool corked_ = false; // TCP_CORK held while a file body is sent
     bool broken_ : 1 = false;   // a write failed: the client is gone
     bool waitingDrain_ : 1 = false;
     bool lastWasValue_ : 1 = false;
