@@ -1,5 +1,7 @@
 #include "Report.hpp"
 
+#include <keel/Json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
@@ -26,27 +28,6 @@ std::string num(double v) {
     return fmt("%.10g", v);
 }
 
-std::string jsonString(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += c;
-            }
-        }
-    }
-    return out + "\"";
-}
 
 std::string html(std::string_view s) {
     std::string out;
@@ -196,8 +177,8 @@ std::string renderText(const Summary& s) {
 std::string renderJson(const Summary& s) {
     const auto& l = s.latency;
     std::string o = "{\n";
-    o += "  \"title\": " + jsonString(s.title) + ",\n";
-    o += "  \"model\": " + jsonString(s.model) + ",\n";
+    o += "  \"title\": " + keel::quoteJson(s.title) + ",\n";
+    o += "  \"model\": " + keel::quoteJson(s.model) + ",\n";
     o += "  \"interrupted\": " + std::string(s.interrupted ? "true" : "false") + ",\n";
     o += "  \"durationSeconds\": " + num(s.durationS) + ",\n";
     o += "  \"requests\": " + count(s.requests) + ",\n";
@@ -216,7 +197,7 @@ std::string renderJson(const Summary& s) {
     o += "},\n  \"errors\": {";
     first = true;
     for (const auto& [name, n] : s.errors) {
-        o += std::string(first ? "" : ", ") + jsonString(name) + ": " + count(n);
+        o += std::string(first ? "" : ", ") + keel::quoteJson(name) + ": " + count(n);
         first = false;
     }
     o += "},\n";
@@ -229,7 +210,7 @@ std::string renderJson(const Summary& s) {
     o += "  \"ensure\": [";
     first = true;
     for (const auto& v : s.ensure) {
-        o += std::string(first ? "" : ", ") + "{\"threshold\": " + jsonString(v.threshold) + ", \"ok\": " + (v.ok ? "true" : "false") +
+        o += std::string(first ? "" : ", ") + "{\"threshold\": " + keel::quoteJson(v.threshold) + ", \"ok\": " + (v.ok ? "true" : "false") +
              ", \"actual\": " + num(v.actual) + "}";
         first = false;
     }

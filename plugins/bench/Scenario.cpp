@@ -1,5 +1,7 @@
 #include "Scenario.hpp"
 
+#include <keel/Json.hpp>
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -25,27 +27,6 @@ std::string list(std::initializer_list<const char*> names) {
     return out;
 }
 
-void appendJsonString(std::string& out, const std::string& s) {
-    out += '"';
-    for (char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
 
 bool isJsonNumber(const std::string& s) {
     if (s.empty()) return false;
@@ -65,7 +46,7 @@ void toJson(const YAML::Node& node, std::string& out) {
         for (const auto& kv : node) {
             if (!first) out += ',';
             first = false;
-            appendJsonString(out, kv.first.Scalar());
+            keel::appendJsonString(out, kv.first.Scalar());
             out += ':';
             toJson(kv.second, out);
         }
@@ -96,7 +77,7 @@ void toJson(const YAML::Node& node, std::string& out) {
                 return;
             }
         }
-        appendJsonString(out, s);
+        keel::appendJsonString(out, s);
     }
 }
 

@@ -65,7 +65,5 @@ AcceptEncoding parseAcceptEncoding(std::string_view header);
 std::string encodePath(std::string_view path);
 /// Escapes & < > " ' for HTML text and attribute values.
 std::string escapeHtml(std::string_view text);
-/// A JSON string literal (quotes included), control characters escaped.
-std::string quoteJson(std::string_view text);
 
 } // namespace keel_fs

@@ -1,5 +1,7 @@
 #include "Static.hpp"
 
+#include <keel/Json.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <strings.h>
@@ -221,7 +223,7 @@ void listDirectory(const StaticUse& u, int dirFd, const std::string& urlPath, bo
         for (std::size_t i = 0; i < items.size(); ++i) {
             const Item& it = items[i];
             if (i != 0) out.body += ',';
-            out.body += "{\"name\":" + quoteJson(it.name) + ",\"type\":\"" + it.type +
+            out.body += "{\"name\":" + keel::quoteJson(it.name) + ",\"type\":\"" + it.type +
                         "\",\"size\":" + std::to_string(it.size) + ",\"mtime\":\"" +
                         isoTime(it.mtime) + "\"}";
         }
@@ -660,9 +662,9 @@ void StaticFiles::changed(Watcher& w, std::string_view dir, std::string_view nam
     else
         cache_.invalidate(w.id(), dir, name);
     if (isTempName(name) || !ctx_.hasSubscribers(changedTopic_)) return;
-    const std::string json = "{\"site\":" + quoteJson(sites_[w.id()]) +
-                             ",\"root\":" + quoteJson(w.root()->path()) +
-                             ",\"path\":" + quoteJson(join(dir, name)) + ",\"event\":\"" +
+    const std::string json = "{\"site\":" + keel::quoteJson(sites_[w.id()]) +
+                             ",\"root\":" + keel::quoteJson(w.root()->path()) +
+                             ",\"path\":" + keel::quoteJson(join(dir, name)) + ",\"event\":\"" +
                              (rename ? "rename" : "change") + "\"}";
     ctx_.publishJson(changedTopic_, json);
 }

@@ -5,5 +5,6 @@
 #include <keel/abi.h>
 #include <keel/Context.hpp>
 #include <keel/Histogram.hpp>
+#include <keel/Json.hpp>
 #include <keel/Plugin.hpp>
 #include <keel/Request.hpp>
