@@ -134,29 +134,14 @@ EOF
 fi
 
 if want nginx; then
-  mkdir -p "$tmp/nginx"
-  cat >"$tmp/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 65536;
-error_log $tmp/nginx/error.log warn;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 30000; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
+  write_nginx_conf <<EOF
   types { text/plain txt; application/octet-stream bin; }
   sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
-  keepalive_timeout 75s;
   server {
     listen 127.0.0.1:$p_nginx;
     root $www;
   }
-}
 EOF
   taskset -c 1 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx/stderr" &
   started nginx $! "$p_nginx"

@@ -51,21 +51,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 # Keel's TLS 1.2 suites (plugins/http/Tls.cpp) for nginx too; TLS 1.3 negotiates the same
 # suite on both (OpenSSL's default order, the same library).
 ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-mkdir -p "$tmp/nginx"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 65536;
-error_log $tmp/nginx/error.log warn;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 30000; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 75s;
+write_nginx_conf <<EOF
   server {
     listen 127.0.0.1:$p_nginx;
     location /plain { default_type text/plain; return 200 "Hello World!"; }
@@ -76,7 +62,6 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers $ciphers;
     location /plain { default_type text/plain; return 200 "Hello World!"; }
   }
-}
 EOF
 taskset -c 1 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx/stderr" & pids+=($!); pid_nginx=$!
 

@@ -136,3 +136,29 @@ measure() {
     done
   done
 }
+
+# Writes $tmp/nginx/nginx.conf for a peer run: one process, no access log, temporary files
+# under $tmp/nginx, keep-alive as long as Keel's bench site keeps it. The contents of the
+# http { } block (servers, and anything else) come from standard input.
+write_nginx_conf() {
+  mkdir -p "$tmp/nginx"
+  {
+    cat <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+error_log $tmp/nginx/error.log warn;
+pid $tmp/nginx/nginx.pid;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+EOF
+    cat
+    echo "}"
+  } >"$tmp/nginx/nginx.conf"
+}
