@@ -164,7 +164,7 @@ void Loop::drainTicks() {
     if (draining_) return;
     draining_ = true;
     // One clock read per task: each one's end is the next one's start.
-    std::uint64_t stamp = uv_hrtime();
+    std::uint64_t stamp = LagMonitor::clockNs();
     do {
         while (!nextTicks_.empty()) {
             Tick tick = std::move(nextTicks_.front());
@@ -195,13 +195,13 @@ std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, const Task& 
                              ownerName(owner) + "'");
     }
     --invokeDepth_;
-    const std::uint64_t end = uv_hrtime();
+    const std::uint64_t end = LagMonitor::clockNs();
     lag_.callbackFinished(owner, what, end - start, attributed);
     return end;
 }
 
 void Loop::invoke(const Owner* owner, const char* what, const Task& task) {
-    invokeOne(owner, what, task, uv_hrtime());
+    invokeOne(owner, what, task, LagMonitor::clockNs());
     // Nested invocations (a publish inside a callback) leave the drain to the outermost one.
     if (invokeDepth_ == 0) drainTicks();
 }

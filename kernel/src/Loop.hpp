@@ -99,7 +99,7 @@ private:
     void closeTimer(Timer* timer);
     void runImmediates();
     void drainTicks();
-    /// Runs `task` (begun at `start`, a uv_hrtime reading) and returns the time it ended.
+    /// Runs `task` (begun at `start`, a LagMonitor::clockNs reading) and returns the time it ended.
     std::uint64_t invokeOne(const Owner* owner, const char* what, const Task& task, std::uint64_t start);
     static void onTimer(uv_timer_t* handle);
     static void onCheck(uv_check_t* handle);

@@ -1,7 +1,7 @@
 #include "Request.hpp"
 
+#include <keel/Text.hpp>
 #include <openssl/rand.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,9 +26,7 @@ int hexValue(char c) {
     return -1;
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
+using keel::equalsIgnoreCase;
 
 // Request ids: a per-process random prefix and a counter, so ids from several workers and
 // restarts do not collide in merged logs.
@@ -59,6 +57,11 @@ std::string_view reasonCode(int status) {
 } // namespace
 
 bool decodePath(std::string_view raw, std::string& out) {
+    // Most paths have no escape: one scan for '%' and NUL, one copy.
+    if (std::find_if(raw.begin(), raw.end(), [](char c) { return c == '%' || c == '\0'; }) == raw.end()) {
+        out.assign(raw);
+        return true;
+    }
     out.clear();
     out.reserve(raw.size());
     for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -103,10 +106,82 @@ std::string decodeQueryComponent(std::string_view raw) {
 using keel::kernel::CompiledRoute;
 using keel::kernel::logError;
 
+namespace {
+
+/// Free lists of the loop thread (thread-local, so a test creating requests on another
+/// thread is safe): request objects' memory, and emptied buffers with their capacity.
+/// Bounded, and a buffer that grew past kKeptCapacity (a request with huge headers) is
+/// freed rather than kept.
+struct Spare {
+    std::string strings;
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    std::vector<std::pair<std::string, std::string>> responseHeaders;
+};
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer nothing is kept: every request is really freed, so a use after
+// free is still caught.
+constexpr bool kRecycle = false;
+#else
+constexpr bool kRecycle = true;
+#endif
+constexpr std::size_t kKeptRequests = 256;
+constexpr std::size_t kKeptCapacity = 8192;
+
+struct Recycler {
+    std::vector<void*> memory;
+    std::vector<Spare> spares;
+    ~Recycler() {
+        for (void* p : memory) ::operator delete(p);
+    }
+};
+thread_local Recycler recycler;
+
+} // namespace
+
+void* keel_request::operator new(std::size_t size) {
+    auto& memory = recycler.memory;
+    if (size == sizeof(keel_request) && !memory.empty()) {
+        void* p = memory.back();
+        memory.pop_back();
+        return p;
+    }
+    return ::operator new(size);
+}
+
+void keel_request::operator delete(void* p, std::size_t size) {
+    auto& memory = recycler.memory;
+    if (kRecycle && size == sizeof(keel_request) && memory.size() < kKeptRequests) {
+        if (memory.capacity() == 0) memory.reserve(kKeptRequests);
+        memory.push_back(p);
+        return;
+    }
+    ::operator delete(p);
+}
+
+keel_request::~keel_request() {
+    auto& spares = recycler.spares;
+    if (!kRecycle || spares.size() >= kKeptRequests || strings_.capacity() > kKeptCapacity ||
+        headers_.capacity() * sizeof headers_[0] > kKeptCapacity ||
+        responseHeaders_.capacity() * sizeof responseHeaders_[0] > kKeptCapacity)
+        return;
+    if (spares.capacity() == 0) spares.reserve(kKeptRequests);
+    strings_.clear();
+    headers_.clear();
+    responseHeaders_.clear();
+    spares.push_back(Spare{std::move(strings_), std::move(headers_), std::move(responseHeaders_)});
+}
+
 keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_info& info,
                            const keel_transport_vtable* transport, void* conn)
     : site_(std::move(site)), transport_(transport), conn_(conn), contentLength_(info.content_length),
       expectContinue_(info.expect_continue != 0) {
+    if (auto& spares = recycler.spares; !spares.empty()) {
+        Spare& spare = spares.back();
+        strings_ = std::move(spare.strings);
+        headers_ = std::move(spare.headers);
+        responseHeaders_ = std::move(spare.responseHeaders);
+        spares.pop_back();
+    }
     const std::string generatedId = info.request_id.len != 0 ? std::string() : keel::kernel::nextRequestId();
     const std::string_view id = info.request_id.len != 0 ? std::string_view(info.request_id.ptr, info.request_id.len)
                                                          : std::string_view(generatedId);
@@ -161,30 +236,18 @@ void keel_request::begin() {
     run();
 }
 
-namespace {
-
-/// CLOCK_MONOTONIC_COARSE: a few nanoseconds to read (vDSO), a few milliseconds of
-/// resolution, plenty to spot a step that blocks the loop for 100 ms.
-std::uint64_t coarseNowNs() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-} // namespace
-
 void keel_request::run() {
     running_ = true;
     keel::kernel::LagMonitor* lag = site_->lag;
     const bool timed = lag != nullptr && lag->blockThresholdMs() != 0;
-    std::uint64_t stamp = timed ? coarseNowNs() : 0;
+    std::uint64_t stamp = timed ? keel::kernel::LagMonitor::clockNs() : 0;
     while (!ended_ && !aborted_ && step_ < route_->steps.size()) {
         const keel::kernel::Step& step = *route_->steps[step_++];
         const std::uint64_t attributed = timed ? lag->attributedNs() : 0;
         const int result = step.vtable->handle(step.self, step.state, this);
         if (timed) {
             // A step that blocked the loop is named with its plugin and its place in the site.
-            const std::uint64_t now = coarseNowNs();
+            const std::uint64_t now = keel::kernel::LagMonitor::clockNs();
             lag->callbackFinished(step.owner, step.blame.c_str(), now - stamp, attributed);
             stamp = now;
         }
@@ -403,10 +466,17 @@ void keel_request::setResponseHeader(std::string_view name, std::string_view val
 
 void keel_request::sendHead(std::int64_t contentLength) {
     headSent_ = true;
-    std::vector<keel_header> headers;
-    headers.reserve(responseHeaders_.size());
-    for (const auto& [n, v] : responseHeaders_) headers.push_back(keel_header{{n.data(), n.size()}, {v.data(), v.size()}});
-    transport_->write_head(conn_, this, status_, headers.data(), headers.size(), contentLength);
+    // On the stack for the usual few headers; on the heap past that.
+    keel_header local[16];
+    std::vector<keel_header> many;
+    keel_header* headers = local;
+    if (responseHeaders_.size() > std::size(local)) {
+        many.resize(responseHeaders_.size());
+        headers = many.data();
+    }
+    std::size_t count = 0;
+    for (const auto& [n, v] : responseHeaders_) headers[count++] = keel_header{{n.data(), n.size()}, {v.data(), v.size()}};
+    transport_->write_head(conn_, this, status_, headers, count, contentLength);
 }
 
 int keel_request::write(const void* data, std::size_t len) {

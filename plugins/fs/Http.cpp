@@ -1,6 +1,6 @@
 #include "Http.hpp"
 
-#include <strings.h>
+#include <keel/Text.hpp>
 
 #include <cctype>
 #include <charconv>
@@ -19,17 +19,13 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 int monthIndex(std::string_view m) {
     for (int i = 0; i < 12; ++i)
-        if (iequals(m, kMonths[i])) return i;
+        if (keel::equalsIgnoreCase(m, kMonths[i])) return i;
     return -1;
 }
 
@@ -162,7 +158,7 @@ Precondition evaluatePreconditions(std::string_view ifMatch, std::string_view if
 ByteRange parseRange(std::string_view header, std::uint64_t size) {
     ByteRange r;
     header = trim(header);
-    if (header.size() < 6 || !iequals(header.substr(0, 6), "bytes=")) return r;
+    if (header.size() < 6 || !keel::equalsIgnoreCase(header.substr(0, 6), "bytes=")) return r;
     std::string_view spec = trim(header.substr(6));
     if (spec.find(',') != std::string_view::npos) return r; // several ranges: the full 200
     const auto dash = spec.find('-');
@@ -238,10 +234,10 @@ AcceptEncoding parseAcceptEncoding(std::string_view header) {
                 }
             }
         }
-        if (iequals(coding, "br")) {
+        if (keel::equalsIgnoreCase(coding, "br")) {
             out.br = q;
             sawBr = true;
-        } else if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) {
+        } else if (keel::equalsIgnoreCase(coding, "gzip") || keel::equalsIgnoreCase(coding, "x-gzip")) {
             out.gzip = q;
             sawGzip = true;
         } else if (coding == "*") {

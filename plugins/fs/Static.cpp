@@ -1,10 +1,10 @@
 #include "Static.hpp"
 
 #include <keel/Json.hpp>
+#include <keel/Text.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,10 +39,6 @@ std::string_view dirOf(std::string_view rel) {
     return slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 std::string isoTime(std::time_t t) {
     struct tm tm {};
     ::gmtime_r(&t, &tm);
@@ -68,28 +64,28 @@ RequestHeaders readHeaders(const keel::Request& req) {
         const std::string_view value = keel::toView(kh.value);
         switch (name.size()) {
         case 5:
-            if (iequals(name, "Range")) h.range = value;
+            if (keel::equalsIgnoreCase(name, "Range")) h.range = value;
             break;
         case 6:
-            if (iequals(name, "Accept")) h.accept = value;
+            if (keel::equalsIgnoreCase(name, "Accept")) h.accept = value;
             break;
         case 8:
-            if (iequals(name, "If-Match"))
+            if (keel::equalsIgnoreCase(name, "If-Match"))
                 h.ifMatch = value;
-            else if (iequals(name, "If-Range"))
+            else if (keel::equalsIgnoreCase(name, "If-Range"))
                 h.ifRange = value;
             break;
         case 13:
-            if (iequals(name, "If-None-Match")) h.ifNoneMatch = value;
+            if (keel::equalsIgnoreCase(name, "If-None-Match")) h.ifNoneMatch = value;
             break;
         case 15:
-            if (iequals(name, "Accept-Encoding")) h.acceptEncoding = value;
+            if (keel::equalsIgnoreCase(name, "Accept-Encoding")) h.acceptEncoding = value;
             break;
         case 17:
-            if (iequals(name, "If-Modified-Since")) h.ifModifiedSince = value;
+            if (keel::equalsIgnoreCase(name, "If-Modified-Since")) h.ifModifiedSince = value;
             break;
         case 19:
-            if (iequals(name, "If-Unmodified-Since")) h.ifUnmodifiedSince = value;
+            if (keel::equalsIgnoreCase(name, "If-Unmodified-Since")) h.ifUnmodifiedSince = value;
             break;
         default: break;
         }
