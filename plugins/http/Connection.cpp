@@ -52,12 +52,8 @@ bool isBlank(char c) {
 // RFC 3986 host (reg-name, IPv4, IP-literal) with an optional port: what may stand in a
 // Host header. Anything else (a '/', '@', '\\', a space) is a request smuggling probe.
 bool isHostText(std::string_view host) {
-    for (char ch : host) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
-        if (std::string_view("-._~!$&'()*+,;=:[]%").find(ch) != std::string_view::npos) continue;
-        return false;
-    }
+    for (char ch : host)
+        if (!kChars.host[static_cast<unsigned char>(ch)]) return false;
     return true;
 }
 
@@ -844,8 +840,7 @@ bool Connection::beginRequest() {
         requestId = {};
     }
     // Ours, not the kernel's: formatting them here is cheaper than its snprintf.
-    char idText[20];
-    if (requestId.empty()) requestId = server.nextRequestId(idText);
+    if (requestId.empty()) requestId = server.nextRequestId();
 
     const char* method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
     const std::string_view methodView(method);

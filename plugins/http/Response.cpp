@@ -1,6 +1,5 @@
 #include "Response.hpp"
 
-#include <strings.h>
 #include <sys/time.h>
 
 #include <charconv>
@@ -11,28 +10,6 @@ namespace keel::http {
 
 namespace {
 
-// RFC 9110 tchar: "!#$%&'*+-.^_`|~" DIGIT ALPHA.
-struct TokenTable {
-    bool token[256] = {};
-    bool value[256] = {};
-    constexpr TokenTable() {
-        for (int c = '0'; c <= '9'; ++c)
-            token[c] = true;
-        for (int c = 'a'; c <= 'z'; ++c)
-            token[c] = true;
-        for (int c = 'A'; c <= 'Z'; ++c)
-            token[c] = true;
-        for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-            token[static_cast<unsigned char>(c)] = true;
-        for (int c = 0x21; c <= 0x7e; ++c)
-            value[c] = true;
-        for (int c = 0x80; c <= 0xff; ++c)
-            value[c] = true; // obs-text
-        value[' '] = true;
-        value['\t'] = true;
-    }
-};
-constexpr TokenTable kTable;
 
 void appendNumber(Buffer& out, std::uint64_t n) {
     char* p = out.reserve(20);
@@ -105,25 +82,32 @@ std::string_view reasonPhrase(int status) {
     }
 }
 
-bool isTokenChar(unsigned char c) {
-    return kTable.token[c];
-}
-
 bool isToken(std::string_view s) {
     if (s.empty()) return false;
     for (char c : s)
-        if (!kTable.token[static_cast<unsigned char>(c)]) return false;
+        if (!kChars.token[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 
 bool isFieldValue(std::string_view s) {
-    for (char c : s)
-        if (!kTable.value[static_cast<unsigned char>(c)]) return false;
+    // Eight bytes at a time: a word with no byte below 0x20 and none equal to DEL is valid
+    // (bytes >= 0x80 are obs-text). A word that may hold one (HTAB is allowed) is checked a
+    // byte at a time. Every response header goes through here.
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, s.data() + i, 8);
+        const std::uint64_t del = word ^ (kOnes * 0x7f);
+        const std::uint64_t suspect = ((word - kOnes * 0x20) & ~word & kHighs) | ((del - kOnes) & ~del & kHighs);
+        if (suspect == 0) continue;
+        for (std::size_t k = i; k < i + 8; ++k)
+            if (!kChars.value[static_cast<unsigned char>(s[k])]) return false;
+    }
+    for (; i < s.size(); ++i)
+        if (!kChars.value[static_cast<unsigned char>(s[i])]) return false;
     return true;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool hasToken(std::string_view value, std::string_view token) {
@@ -211,14 +195,22 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
         std::memcpy(p, s.data(), s.size());
         p += s.size();
     };
-    put(spec.versionMinor >= 1 ? std::string_view("HTTP/1.1 ") : std::string_view("HTTP/1.0 "));
+    // Literals are copied with their length known at compile time: a few moves, no call.
+    auto putLiteral = [&p]<std::size_t N>(const char (&s)[N]) {
+        std::memcpy(p, s, N - 1);
+        p += N - 1;
+    };
+    if (spec.versionMinor >= 1)
+        putLiteral("HTTP/1.1 ");
+    else
+        putLiteral("HTTP/1.0 ");
     const int status = spec.status >= 100 && spec.status <= 999 ? spec.status : 500;
     *p++ = static_cast<char>('0' + status / 100);
     *p++ = static_cast<char>('0' + status / 10 % 10);
     *p++ = static_cast<char>('0' + status % 10);
     *p++ = ' ';
     put(reasonPhrase(status));
-    put("\r\n");
+    putLiteral("\r\n");
     if (ownDate) put(dateLine);
 
     for (std::size_t i = 0; i < count; ++i) {
@@ -237,28 +229,28 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
         *p++ = ':';
         *p++ = ' ';
         put(value);
-        put("\r\n");
+        putLiteral("\r\n");
     }
 
     if (statusBody) {
         if (result.chunked) {
-            put("Transfer-Encoding: chunked\r\n");
+            putLiteral("Transfer-Encoding: chunked\r\n");
         } else if (spec.contentLength >= 0) {
-            put("Content-Length: ");
+            putLiteral("Content-Length: ");
             p = std::to_chars(p, p + 20, static_cast<std::uint64_t>(spec.contentLength)).ptr;
-            put("\r\n");
+            putLiteral("\r\n");
         }
     }
     if (result.close)
-        put("Connection: close\r\n");
+        putLiteral("Connection: close\r\n");
     else if (spec.versionMinor == 0)
-        put("Connection: keep-alive\r\n");
+        putLiteral("Connection: keep-alive\r\n");
     if (ownRequestId && isFieldValue(spec.requestId)) {
-        put("X-Request-Id: ");
+        putLiteral("X-Request-Id: ");
         put(spec.requestId);
-        put("\r\n");
+        putLiteral("\r\n");
     }
-    put("\r\n");
+    putLiteral("\r\n");
     out.commit(static_cast<std::size_t>(p - start));
     return result;
 }

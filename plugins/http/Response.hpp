@@ -5,6 +5,7 @@
 // split the response is dropped), framing (Content-Length or chunked) and Connection.
 // Pure functions and a clock cache: unit-tested without sockets.
 
+#include <keel/Text.hpp>
 #include <keel/abi.h>
 
 #include <cstdint>
@@ -18,14 +19,47 @@ namespace keel::http {
 /// "OK", "Not Found", ...; "Unknown" for a code without a registered phrase.
 std::string_view reasonPhrase(int status);
 
+/// Character classes, one table lookup each (inline: the parser asks per character).
+struct CharTable {
+    bool token[256] = {}; // RFC 9110 tchar: "!#$%&'*+-.^_`|~" DIGIT ALPHA
+    bool value[256] = {}; // field-value: visible characters, obs-text, SP, HTAB
+    bool host[256] = {};  // a Host: RFC 3986 reg-name / IP-literal / port characters
+    constexpr CharTable() {
+        for (int c = 0; c < 256; ++c) {
+            const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            token[c] = alnum;
+            host[c] = alnum;
+            value[c] = (c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' || c == '\t';
+        }
+        for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+            token[static_cast<unsigned char>(c)] = true;
+        for (char c : std::string_view("-._~!$&'()*+,;=:[]%"))
+            host[static_cast<unsigned char>(c)] = true;
+    }
+};
+inline constexpr CharTable kChars;
+
 /// RFC 9110 token characters (header names, methods).
-bool isTokenChar(unsigned char c);
+inline bool isTokenChar(unsigned char c) { return kChars.token[c]; }
 /// A non-empty token.
 bool isToken(std::string_view s);
 /// A field value safe to send: visible characters, obs-text, SP and HTAB only.
 bool isFieldValue(std::string_view s);
 /// Case-insensitive ASCII comparison.
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+using keel::equalsIgnoreCase;
+/// Adds one to the lowercase hex number in digits[0, count), in place, like an odometer
+/// (usually one digit changes; all 'f's wrap to all '0's). For request ids.
+inline void countUpHex(char* digits, std::size_t count) {
+    for (std::size_t i = count; i-- > 0;) {
+        char& digit = digits[i];
+        if (digit == 'f') {
+            digit = '0';
+            continue;
+        }
+        digit = digit == '9' ? 'a' : static_cast<char>(digit + 1);
+        return;
+    }
+}
 /// Whether a comma-separated header value lists `token` (case-insensitive): "keep-alive, Upgrade".
 bool hasToken(std::string_view value, std::string_view token);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "Connection.hpp"
 #include "Listener.hpp"
@@ -252,15 +253,16 @@ void Server::acquireListeners(Member& member) {
     }
 }
 
-std::string_view Server::nextRequestId(char (&out)[20]) {
+std::string_view Server::nextRequestId() {
     static const char kHex[] = "0123456789abcdef";
-    std::uint32_t prefix = idPrefix_;
-    for (int i = 7; i >= 0; --i, prefix >>= 4)
-        out[i] = kHex[prefix & 15];
-    std::uint64_t counter = ++idCounter_;
-    for (int i = 19; i >= 8; --i, counter >>= 4)
-        out[i] = kHex[counter & 15];
-    return std::string_view(out, sizeof out);
+    if (idText_[0] == 0) {
+        std::uint32_t prefix = idPrefix_;
+        for (int i = 7; i >= 0; --i, prefix >>= 4)
+            idText_[i] = kHex[prefix & 15];
+        std::memset(idText_ + 8, '0', sizeof idText_ - 8);
+    }
+    countUpHex(idText_ + 8, sizeof idText_ - 8);
+    return std::string_view(idText_, sizeof idText_);
 }
 
 void Server::refreshListeners(keel_ctx* ctx) {

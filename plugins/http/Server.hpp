@@ -117,8 +117,9 @@ public:
     /// Moves whenever sites, listeners or settings change (see Listener::cachedSite).
     std::uint64_t generation() const { return generation_; }
     /// A new request id: a per-process random prefix and a counter, 20 hex digits (ids from
-    /// several workers and restarts do not collide in merged logs). Written into `out`.
-    std::string_view nextRequestId(char (&out)[20]);
+    /// several workers and restarts do not collide in merged logs). The text is counted up
+    /// in place, so it is valid until the next call.
+    std::string_view nextRequestId();
     /// Defaults for addresses whose sites run no http instance.
     const SiteSettingsPtr& fallbackSettings() const { return fallback_; }
 
@@ -169,7 +170,7 @@ private:
     bool stopping_ = false;
     std::uint64_t generation_ = 1;
     std::uint32_t idPrefix_ = 0;
-    std::uint64_t idCounter_ = 0;
+    char idText_[20] = {};
     Clock clock_;
     BufferPool buffers_{256, 64 * 1024}; // at most 16 MiB kept for reuse
     std::vector<HeadScratch*> heads_;

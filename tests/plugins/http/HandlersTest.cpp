@@ -50,6 +50,7 @@ bool has(const std::string& text, const std::string& needle) {
 class HandlersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(HandlersTest);
     CPPUNIT_TEST(testRespond);
+    CPPUNIT_TEST(testManyHeadersThenFew);
     CPPUNIT_TEST(testRedirect);
     CPPUNIT_TEST(testConfigurationErrors);
     CPPUNIT_TEST_SUITE_END();
@@ -77,6 +78,29 @@ public:
         CPPUNIT_ASSERT_EQUAL(204, res.status);
         CPPUNIT_ASSERT(!res.header("Content-Type"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), res.body);
+    }
+
+    // More response headers than the kernel keeps on the stack for a head (16), then a
+    // request reusing the first one's recycled buffers: nothing of the first leaks into it.
+    void testManyHeadersThenFew() {
+        std::string headers;
+        for (int i = 1; i <= 20; ++i)
+            headers += std::string(i > 1 ? ", " : "") + "\"X-H" + std::to_string(i) + "\": \"value " + std::to_string(i) + "\"";
+        TestClient client = TestClient::fromJson(
+            site(R"({"path": "/many", "use": "respond", "config": {"body": "m", "headers": {)" + headers + R"(}}},
+                    {"path": "/few", "use": "respond", "config": {"body": "f"}})"),
+            ".", kPluginPath);
+        for (int round = 0; round < 3; ++round) {
+            auto res = client.get("/many");
+            CPPUNIT_ASSERT_EQUAL(200, res.status);
+            for (int i = 1; i <= 20; ++i)
+                CPPUNIT_ASSERT_EQUAL("value " + std::to_string(i), res.header("X-H" + std::to_string(i)).value_or(""));
+            res = client.get("/few?a=%41");
+            CPPUNIT_ASSERT_EQUAL(200, res.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("f"), res.body);
+            CPPUNIT_ASSERT(!res.header("X-H1"));
+            CPPUNIT_ASSERT(!res.header("X-H20"));
+        }
     }
 
     void testRedirect() {

@@ -1,5 +1,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <cstdio>
+
 #include "Response.hpp"
 
 using namespace keel::http;
@@ -32,6 +34,9 @@ class ResponseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testChunkHeader);
     CPPUNIT_TEST(testClock);
     CPPUNIT_TEST(testTokens);
+    CPPUNIT_TEST(testFieldValueEveryByteEveryPlace);
+    CPPUNIT_TEST(testEqualsIgnoreCase);
+    CPPUNIT_TEST(testCountUpHex);
     CPPUNIT_TEST(testJsonString);
     CPPUNIT_TEST_SUITE_END();
 
@@ -185,6 +190,57 @@ public:
         CPPUNIT_ASSERT(!hasToken("closed", "close"));
         CPPUNIT_ASSERT_EQUAL(std::string("Misdirected Request"), std::string(reasonPhrase(421)));
         CPPUNIT_ASSERT_EQUAL(std::string("Unknown"), std::string(reasonPhrase(599)));
+    }
+
+    // isFieldValue reads eight bytes at a time: every byte value, at every place in a word
+    // and in the tail, gets the answer of the RFC's character class.
+    void testFieldValueEveryByteEveryPlace() {
+        for (int c = 0; c < 256; ++c) {
+            const bool valid = c == '\t' || c == ' ' || (c >= 0x21 && c <= 0x7e) || c >= 0x80;
+            for (std::size_t at = 0; at < 19; ++at) {
+                std::string value(19, 'v');
+                value[at] = static_cast<char>(c);
+                if (isFieldValue(value) != valid) {
+                    CPPUNIT_FAIL("byte " + std::to_string(c) + " at " + std::to_string(at) + ": expected " +
+                                 (valid ? "valid" : "invalid"));
+                }
+            }
+        }
+        // Bytes that borrow across the word's lanes in the arithmetic check.
+        CPPUNIT_ASSERT(isFieldValue("\x80\x20\x80\x20\x80\x20\x80\x20\xff\x21"));
+        CPPUNIT_ASSERT(!isFieldValue(std::string("\x80\x20\x00\x20\x80\x20\x80\x20", 8)));
+        CPPUNIT_ASSERT(isFieldValue(""));
+    }
+
+    void testEqualsIgnoreCase() {
+        CPPUNIT_ASSERT(equalsIgnoreCase("Content-Length", "content-LENGTH"));
+        CPPUNIT_ASSERT(!equalsIgnoreCase("Content-Length", "Content-Lengt"));
+        CPPUNIT_ASSERT(!equalsIgnoreCase("a", "b"));
+        // Only ASCII letters fold: '@' (0x40) and '`' (0x60), '[' and '{' stay apart.
+        CPPUNIT_ASSERT(!equalsIgnoreCase("@", "`"));
+        CPPUNIT_ASSERT(!equalsIgnoreCase("[", "{"));
+        CPPUNIT_ASSERT(!equalsIgnoreCase("\xc3", "\xe3"));
+        CPPUNIT_ASSERT(equalsIgnoreCase("", ""));
+    }
+
+    void testCountUpHex() {
+        auto next = [](std::string digits) {
+            countUpHex(digits.data(), digits.size());
+            return digits;
+        };
+        CPPUNIT_ASSERT_EQUAL(std::string("0001"), next("0000"));
+        CPPUNIT_ASSERT_EQUAL(std::string("000a"), next("0009"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0010"), next("000f"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0a00"), next("09ff"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0000"), next("ffff"));
+        // 4096 steps from zero count every value once, in order, as the number does.
+        std::string digits = "000";
+        for (unsigned n = 1; n < 4096; ++n) {
+            digits = next(digits);
+            char expected[4];
+            std::snprintf(expected, sizeof expected, "%03x", n);
+            CPPUNIT_ASSERT_EQUAL(std::string(expected), digits);
+        }
     }
 
     void testJsonString() {
