@@ -45,9 +45,17 @@ const { spawn } = require('node:child_process');
 const [chromium, url, file, profile] = process.argv.slice(2);
 const fail = (why) => { console.log(`FAIL ${why}`); process.exitCode = 1; cleanup(); };
 const browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
+  { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 const guard = setTimeout(() => fail('took more than 60 s'), 60000);
-function cleanup() { clearTimeout(guard); browser.kill('SIGKILL'); process.exit(); }
+// Chromium's helper processes write into the profile too: the whole process group is
+// killed, and the driver exits once the browser has, so the test can remove the profile.
+function cleanup() {
+  clearTimeout(guard);
+  if (browser.exitCode !== null || browser.signalCode !== null) process.exit();
+  browser.once('exit', () => process.exit());
+  try { process.kill(-browser.pid, 'SIGKILL'); } catch { browser.kill('SIGKILL'); }
+}
 
 let stderr = '';
 browser.stderr.on('data', (d) => {
@@ -246,7 +254,13 @@ public:
 
     ~DemoSite() {
         keel_.reset(); // SIGKILL if a test failed before stop()
-        fs::remove_all(dir_);
+        // Not throwing from a destructor: a browser helper killed a moment ago may still
+        // have been finishing a write in its profile, so a failed removal is tried again.
+        std::error_code ec;
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            fs::remove_all(dir_, ec);
+            if (!ec) break;
+        }
     }
 
     DemoSite(const DemoSite&) = delete;

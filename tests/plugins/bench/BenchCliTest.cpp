@@ -94,7 +94,7 @@ std::uint16_t closedPort() {
 
 class BenchCliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(BenchCliTest);
-    CPPUNIT_TEST(testDelayedTenthPercentilesWithinOneMs);
+    CPPUNIT_TEST(testDelayedTwentiethPercentilesWithinOneMs);
     CPPUNIT_TEST(testStallShowsOnlyInCorrectedP99);
     CPPUNIT_TEST(testQuickCountsExactlyCountTimesN);
     CPPUNIT_TEST(testPipelining);
@@ -109,15 +109,20 @@ class BenchCliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void testDelayedTenthPercentilesWithinOneMs() {
-        // Every 10th response 50 ms late (the 1st, 11th, 21st, ...), one connection: p90 is
-        // the fast latency, p99 the delayed one. The truth is measured independently, on the
+    void testDelayedTwentiethPercentilesWithinOneMs() {
+        // Every 20th response 50 ms late (the 1st, 21st, 41st, ...), one connection: p90 is
+        // a fast latency, p99 a delayed one. The truth is measured independently, on the
         // server: with one connection the gap between two request arrivals is the client's
         // round trip (plus microseconds), so machine noise shows up in both measurements
         // alike. The first request, whose round trip includes connecting (which the server
         // cannot time), is a delayed one: it never decides p90, and p99 has two above it.
+        // p90 has ten fast latencies above it: a hiccup the two measurements place one
+        // request apart (the client's stamp before its write, say; then the server counts
+        // it in the gap of the request before, which may be a delayed one) moves p90 by one
+        // rank among the fast ones, not onto the slowest fast one (one delayed in ten made
+        // p90 that extreme, and a loaded machine failed the comparison).
         Loop loop;
-        TestServer server(loop.uv(), [](std::uint64_t i, std::uint64_t) { return Reply{Reply::Kind::respond, i % 10 == 0 ? 50u : 0u}; });
+        TestServer server(loop.uv(), [](std::uint64_t i, std::uint64_t) { return Reply{Reply::Kind::respond, i % 20 == 0 ? 50u : 0u}; });
         TempDir dir;
         Bench bench(loop, {"quick", "-c", "1", "-n", "200", "-o", dir.file("r.json"), server.url()});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(bench.what(), 0, bench.status());
