@@ -97,12 +97,20 @@ if [[ " $parts " == *" plain "* ]]; then
   measure "limit-server http://127.0.0.1:$p_limit/plain $pid_limit" "nginx http://127.0.0.1:$p_nginx/plain $pid_nginx" \
           "node http://127.0.0.1:$p_node/plain $pid_node" "keel http://127.0.0.1:$p_keel/plain $pid_keel"
   limit=${best_cpu[limit-server]}
-  printf "%-14s %12s %10s %12s %8s  %s\n" server req/s p99 cpu-us/req ratio errors
+  echo "(req/s, p99 and cpu-us/req from each server's round with the least CPU per request;"
+  echo " median p99 over all $rounds rounds)"
+  printf "%-14s %12s %10s %12s %8s %12s  %s\n" server req/s p99 cpu-us/req ratio "median p99" errors
+  declare -A median_p99
   for name in limit-server nginx node keel; do
     read -r rps p99 cpu _ err <<<"${best_line[$name]}"
     ratio=$(awk -v a="$cpu" -v b="$limit" 'BEGIN{ printf "%.2f", a/b }')
-    printf "%-14s %12s %10s %12s %8s  %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "$err"
+    # shellcheck disable=SC2086 # the rounds' figures, one word each
+    median_p99[$name]=$(median_of ${p99s[$name]})
+    printf "%-14s %12s %10s %12s %8s %10sus  %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "${median_p99[$name]}" "$err"
   done
+  awk -v k="${best_cpu[keel]}" -v l="$limit" -v kp="${median_p99[keel]}" -v np="${median_p99[nginx]}" 'BEGIN{
+    printf "keel CPU per request: %.2fx the limit server (goal <= 1.15x): %s\n", k / l, (k / l <= 1.15) ? "PASS" : "FAIL"
+    printf "keel median p99: %.2fx nginx'"'"'s (goal <= 1.00x): %s\n", kp / np, (kp <= np) ? "PASS" : "FAIL" }'
 fi
 
 if [[ " $parts " == *" idle "* ]]; then

@@ -108,19 +108,40 @@ bytes_of() {
     printf "%.0f", n * m }'
 }
 
-declare -A best_cpu best_line
+# us_of LATENCY: wrk's "618.00us" / "1.42ms" / "1.01s" in microseconds.
+us_of() {
+  awk -v s="$1" 'BEGIN{ n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
+    m = (u == "ms") ? 1000 : (u == "s") ? 1000000 : 1
+    printf "%.0f", n * m }'
+}
+
+# median_of NUMBER...: the median (the mean of the middle two for an even count).
+median_of() {
+  printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "na";
+    else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A best_cpu best_line p99s
 # measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
-# busy moment on the machine hits them all); each keeps its round with the lowest CPU per
+# busy moment on the machine hits them all; each round starts with the next server); each keeps its round with the lowest CPU per
 # request (interference only ever adds CPU), or with MEASURE_BY=transfer its round with the
 # most bytes a second (interference only ever takes some away). Results in best_cpu[NAME]
-# (that round's CPU-us/req) and best_line[NAME] (that round's wrk_run line).
+# (that round's CPU-us/req) and best_line[NAME] (that round's wrk_run line); p99s[NAME] has
+# every round's p99 in microseconds (a tail is judged by its median over the rounds: one
+# round's p99 moves by a third between runs of the same server).
 measure() {
-  local r s name u pid line cpu better
+  local r s name u pid line cpu better i
+  local -a order
   for r in $(seq "$rounds"); do
-    for s in "$@"; do
+    # Each round starts one server later, so that no server always follows the same one
+    # (Node collects garbage on CPU 1 for a while after its run, for one).
+    order=()
+    for ((i = 0; i < $#; i++)); do order+=("${@:$(((r - 1 + i) % $# + 1)):1}"); done
+    for s in "${order[@]}"; do
       read -r name u pid <<<"$s"
       line=$(wrk_run "$u" "$pid")
       cpu=$(awk '{print $3}' <<<"$line")
+      p99s[$name]+="$(us_of "$(awk '{print $2}' <<<"$line")") "
       if [ -z "${best_cpu[$name]:-}" ]; then
         better=1
       elif [ "${MEASURE_BY:-cpu}" = transfer ]; then
