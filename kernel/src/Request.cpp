@@ -127,40 +127,47 @@ constexpr bool kRecycle = true;
 constexpr std::size_t kKeptRequests = 256;
 constexpr std::size_t kKeptCapacity = 8192;
 
+// Set when the thread's recycler is destroyed (at thread or process exit): a request freed
+// after that, by a plugin's static object say, is freed plainly. Trivially destructible, so
+// it stays readable then.
+thread_local bool recyclerGone = false;
+
 struct Recycler {
     std::vector<void*> memory;
     std::vector<Spare> spares;
     ~Recycler() {
+        recyclerGone = true;
         for (void* p : memory) ::operator delete(p);
     }
 };
 thread_local Recycler recycler;
 
+bool recycling() { return kRecycle && !recyclerGone; }
+
 } // namespace
 
 void* keel_request::operator new(std::size_t size) {
-    auto& memory = recycler.memory;
-    if (size == sizeof(keel_request) && !memory.empty()) {
-        void* p = memory.back();
-        memory.pop_back();
+    if (recycling() && size == sizeof(keel_request) && !recycler.memory.empty()) {
+        void* p = recycler.memory.back();
+        recycler.memory.pop_back();
         return p;
     }
     return ::operator new(size);
 }
 
 void keel_request::operator delete(void* p, std::size_t size) {
-    auto& memory = recycler.memory;
-    if (kRecycle && size == sizeof(keel_request) && memory.size() < kKeptRequests) {
-        if (memory.capacity() == 0) memory.reserve(kKeptRequests);
-        memory.push_back(p);
+    if (recycling() && size == sizeof(keel_request) && recycler.memory.size() < kKeptRequests) {
+        if (recycler.memory.capacity() == 0) recycler.memory.reserve(kKeptRequests);
+        recycler.memory.push_back(p);
         return;
     }
     ::operator delete(p);
 }
 
 keel_request::~keel_request() {
+    if (!recycling()) return;
     auto& spares = recycler.spares;
-    if (!kRecycle || spares.size() >= kKeptRequests || strings_.capacity() > kKeptCapacity ||
+    if (spares.size() >= kKeptRequests || strings_.capacity() > kKeptCapacity ||
         headers_.capacity() * sizeof headers_[0] > kKeptCapacity ||
         responseHeaders_.capacity() * sizeof responseHeaders_[0] > kKeptCapacity)
         return;
@@ -175,7 +182,8 @@ keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_
                            const keel_transport_vtable* transport, void* conn)
     : site_(std::move(site)), transport_(transport), conn_(conn), contentLength_(info.content_length),
       expectContinue_(info.expect_continue != 0) {
-    if (auto& spares = recycler.spares; !spares.empty()) {
+    if (recycling() && !recycler.spares.empty()) {
+        auto& spares = recycler.spares;
         Spare& spare = spares.back();
         strings_ = std::move(spare.strings);
         headers_ = std::move(spare.headers);
