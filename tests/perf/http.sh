@@ -9,7 +9,8 @@
 #
 # Three parts:
 #   1. plain   /plain over keep-alive: req/s, p99, CPU-us/request, ratio to the limit server
-#              (goal: keel <= 1.15x; p99 no worse than nginx's)
+#              (goal: keel <= 1.15x; p99, as the median of each server's rounds, no worse than
+#              nginx's); a PASS/FAIL line for each goal
 #   2. idle    N idle keep-alive connections (each had one request): the server's RSS growth
 #              per connection, from /proc (goal: keel <= 1 KiB; N=10000 by default)
 #   3. tls     /plain over TLS keep-alive, same certificate (EC P-256, self-signed) and the
