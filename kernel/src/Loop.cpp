@@ -251,14 +251,42 @@ int Loop::offload(std::function<void()> work, std::function<void(int status)> do
                 status = -1;
             }
             if (w->done) self->invoke(w->owner, "offload done", [&] { w->done(status); });
+            self->offloadFinished(w->owner);
         });
-    if (rc == 0) item.release();
-    return rc;
+    if (rc != 0) return rc;
+    ++offloads_[owner];
+    item.release();
+    return 0;
+}
+
+std::size_t Loop::offloadsInFlight(const Owner* owner) const {
+    const auto it = offloads_.find(owner);
+    return it == offloads_.end() ? 0 : it->second;
+}
+
+void Loop::whenOffloadsDone(const Owner* owner, Task task) {
+    if (offloadsInFlight(owner) == 0) {
+        invoke(owner, "offloads done", task);
+        return;
+    }
+    offloadWaiters_[owner] = std::move(task);
+}
+
+void Loop::offloadFinished(const Owner* owner) {
+    const auto it = offloads_.find(owner);
+    if (it == offloads_.end() || --it->second != 0) return;
+    offloads_.erase(it);
+    const auto waiter = offloadWaiters_.find(owner);
+    if (waiter == offloadWaiters_.end()) return;
+    Task task = std::move(waiter->second);
+    offloadWaiters_.erase(waiter);
+    invoke(owner, "offloads done", task);
 }
 
 // --- owners and running -------------------------------------------------------------------
 
 void Loop::clearOwner(const Owner* owner) {
+    offloadWaiters_.erase(owner);
     std::vector<TimerId> ids;
     for (const auto& [id, timer] : timers_)
         if (timer->owner == owner) ids.push_back(id);

@@ -59,8 +59,16 @@ public:
     int offload(std::function<void()> work, std::function<void(int status)> done,
                 const Owner* owner = nullptr);
 
+    /// How many of `owner`'s offloads have not had their `done` yet.
+    std::size_t offloadsInFlight(const Owner* owner) const;
+    /// Runs `task` once `owner` has no offload in flight (at once when it has none). One
+    /// waiter per owner: a second call replaces the first. clearOwner drops it. A plugin's
+    /// stop completes this way only after the work it offloaded came back, so `done` runs
+    /// plugin code while the plugin's subscriptions and services still stand.
+    void whenOffloadsDone(const Owner* owner, Task task);
+
     /// Ends every timer and immediate `owner` still holds (pending ticks of that owner are
-    /// dropped too). Called when a plugin instance stops.
+    /// dropped too, and so is its whenOffloadsDone waiter). Called when a plugin instance stops.
     void clearOwner(const Owner* owner);
 
     /// Runs `task` as Node runs the main module: synchronously, then drains ticks.
@@ -110,6 +118,10 @@ private:
 
     std::uint64_t nextTimerId_ = 1;
     std::unordered_map<TimerId, Timer*> timers_;
+
+    void offloadFinished(const Owner* owner);
+    std::unordered_map<const Owner*, std::size_t> offloads_;
+    std::unordered_map<const Owner*, Task> offloadWaiters_;
 
     uv_check_t check_{};
     uv_idle_t idle_{};

@@ -60,6 +60,12 @@ void PluginInstance::stop(std::function<void()> done) {
 
 void PluginInstance::stopDone() {
     if (state_ != State::stopping) return;
+    // Work the plugin offloaded comes back first: its completion runs plugin code (and may
+    // end a request) while the plugin's subscriptions and services still stand.
+    if (runtime_.loop.offloadsInFlight(&owner_) != 0) {
+        runtime_.loop.whenOffloadsDone(&owner_, [this] { stopDone(); });
+        return;
+    }
     finishStop();
     if (auto done = std::move(stopDone_)) {
         stopDone_ = nullptr;
@@ -68,6 +74,7 @@ void PluginInstance::stopDone() {
 }
 
 void PluginInstance::abandonStop() {
+    if (state_ == State::stopped) return; // stopped already: its owner's state is gone
     if (state_ == State::started && library_->desc().stop) {
         state_ = State::stopping;
         // Not waited for: the process is going down or the set failed to start.

@@ -1,6 +1,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <csignal>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -23,6 +24,7 @@ class LoopTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testClearImmediateInSameBatch);
     CPPUNIT_TEST(testOffloadRunsWorkOnPoolAndDoneOnLoop);
     CPPUNIT_TEST(testOffloadWorkThatThrows);
+    CPPUNIT_TEST(testWhenOffloadsDoneWaitsForTheOwnersWork);
     CPPUNIT_TEST(testHeavyCpuBlockingDelaysTimerAndIsReported);
     CPPUNIT_TEST(testThrowingCallbackIsLoggedAndLoopGoesOn);
     CPPUNIT_TEST(testClearOwnerEndsItsCallbacks);
@@ -221,6 +223,39 @@ public:
         CPPUNIT_ASSERT(runWithDeadline(loop));
         CPPUNIT_ASSERT_EQUAL(-1, status);
         CPPUNIT_ASSERT(logs.contains("plugin 'hasher' threw: out of memory for hash"));
+    }
+
+    // A plugin's stop waits this way for the work it offloaded: the waiter runs after the
+    // last `done` of its owner, not after another owner's work, and clearOwner drops it.
+    void testWhenOffloadsDoneWaitsForTheOwnersWork() {
+        Loop loop;
+        Owner mine{"mine"}, other{"other"}, dropped{"dropped"};
+        std::promise<void> release;
+        std::shared_future<void> released = release.get_future().share();
+        std::string order;
+        bool ranAtOnce = false;
+        loop.whenOffloadsDone(&mine, [&] { ranAtOnce = true; });
+        CPPUNIT_ASSERT(ranAtOnce); // nothing in flight: at once
+        // The blocked ones go on once both quick ones came back, so the waiter is seen to
+        // wait past "mine2" for "mine1".
+        int quick = 0;
+        auto quickDone = [&](const char* name) {
+            order += name;
+            if (++quick == 2) release.set_value();
+        };
+        loop.offload([released] { released.wait(); }, [&](int) { order += "mine1 "; }, &mine);
+        loop.offload([] {}, [&](int) { quickDone("mine2 "); }, &mine);
+        loop.offload([] {}, [&](int) { quickDone("other "); }, &other);
+        loop.offload([released] { released.wait(); }, [&](int) { order += "dropped "; }, &dropped);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), loop.offloadsInFlight(&mine));
+        loop.whenOffloadsDone(&mine, [&] { order += "waiter "; });
+        loop.whenOffloadsDone(&dropped, [&] { order += "never "; });
+        loop.clearOwner(&dropped);
+        CPPUNIT_ASSERT(runWithDeadline(loop));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), loop.offloadsInFlight(&mine));
+        CPPUNIT_ASSERT(order.find("never") == std::string::npos);
+        CPPUNIT_ASSERT(order.find("mine1 waiter ") != std::string::npos);
+        CPPUNIT_ASSERT(order.find("waiter") > order.find("mine2"));
     }
 
     // The seed's "Heavy CPU blocking": a 200 ms busy callback delays a 50 ms timer, and the
