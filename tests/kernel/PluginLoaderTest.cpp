@@ -74,6 +74,7 @@ class PluginLoaderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testDependencyCycleIsSpelledOut);
     CPPUNIT_TEST(testDependencyOrderStartAndReverseStopWithPendingStop);
     CPPUNIT_TEST(testTransportsStopFirst);
+    CPPUNIT_TEST(testStopWaitsForOffloadedWork);
     CPPUNIT_TEST(testStartFailureStopsThoseStarted);
     CPPUNIT_TEST(testCreateFailure);
     CPPUNIT_TEST(testConfigCheckedAgainstSchema);
@@ -285,6 +286,30 @@ public:
         const std::vector<std::string> expected{"fix-a started", "fix-b started", "fix-c started", "fix-c draining",
                                                 "fix-c stopped", "fix-b stopped", "fix-a stopped"};
         CPPUNIT_ASSERT(expected == lifecycle(logs));
+    }
+
+    // A plugin's stop is complete when the work it offloaded came back: its done callback
+    // runs while the plugin's subscriptions and services stand, before its dependencies stop.
+    void testStopWaitsForOffloadedWork() {
+        LogCapture logs;
+        Kernel k;
+        Catalog catalog({kGood});
+        PluginSet set(k.runtime, catalog);
+        set.add("fix-b"); // needs fix-a, which stops after it
+        set.add("fix-offload");
+        set.resolve();
+        set.start();
+        bool stopped = false;
+        set.stop([&] { stopped = true; });
+        CPPUNIT_ASSERT(!stopped); // the work is still on the pool
+        CPPUNIT_ASSERT(runWithDeadline(k.loop));
+        CPPUNIT_ASSERT(stopped);
+        std::string order;
+        for (const auto& line : logs.lines)
+            if (line.find("offload done") != std::string::npos || line.find(": stopped") != std::string::npos)
+                order += line.substr(line.find(' ') + 1) + "; ";
+        CPPUNIT_ASSERT_EQUAL(std::string("fix-offload: stopped; fix-offload: offload done; fix-b: stopped; fix-a: stopped; "),
+                             order);
     }
 
     void testTransportsStopFirst() {
