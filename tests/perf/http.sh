@@ -109,6 +109,8 @@ if [[ " $parts " == *" plain "* ]]; then
     median_p99[$name]=$(median_of ${p99s[$name]})
     printf "%-14s %12s %10s %12s %8s %10sus  %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "${median_p99[$name]}" "$err"
   done
+  echo "per-round CPU ratios (median over the rounds): keel/limit $(round_ratio keel limit-server)x," \
+       "nginx/limit $(round_ratio nginx limit-server)x, keel/nginx $(round_ratio keel nginx)x"
   awk -v k="${best_cpu[keel]}" -v l="$limit" -v kp="${median_p99[keel]}" -v np="${median_p99[nginx]}" 'BEGIN{
     printf "keel CPU per request: %.2fx the limit server (goal <= 1.15x): %s\n", k / l, (k / l <= 1.15) ? "PASS" : "FAIL"
     printf "keel median p99: %.2fx nginx'"'"'s (goal <= 1.00x): %s\n", kp / np, (kp <= np) ? "PASS" : "FAIL" }'

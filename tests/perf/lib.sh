@@ -121,14 +121,15 @@ median_of() {
     else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-declare -A best_cpu best_line p99s
+declare -A best_cpu best_line p99s cpus
 # measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
 # busy moment on the machine hits them all; each round starts with the next server); each keeps its round with the lowest CPU per
 # request (interference only ever adds CPU), or with MEASURE_BY=transfer its round with the
 # most bytes a second (interference only ever takes some away). Results in best_cpu[NAME]
 # (that round's CPU-us/req) and best_line[NAME] (that round's wrk_run line); p99s[NAME] has
 # every round's p99 in microseconds (a tail is judged by its median over the rounds: one
-# round's p99 moves by a third between runs of the same server).
+# round's p99 moves by a third between runs of the same server), cpus[NAME] every round's
+# CPU-us/req (see round_ratio).
 measure() {
   local r s name u pid line cpu better i
   local -a order
@@ -142,6 +143,7 @@ measure() {
       line=$(wrk_run "$u" "$pid")
       cpu=$(awk '{print $3}' <<<"$line")
       p99s[$name]+="$(us_of "$(awk '{print $2}' <<<"$line")") "
+      cpus[$name]+="$cpu "
       if [ -z "${best_cpu[$name]:-}" ]; then
         better=1
       elif [ "${MEASURE_BY:-cpu}" = transfer ]; then
@@ -156,6 +158,21 @@ measure() {
       fi
     done
   done
+}
+
+# round_ratio A B: the median over the rounds of A's CPU per request divided by B's in the
+# same round. On a shared machine the CPU a request costs drifts by a third over minutes;
+# servers measured in the same round see the same drift, so their ratio holds better than
+# the ratio of two best rounds taken at different times.
+round_ratio() {
+  local -a a b r
+  local i
+  read -r -a a <<<"${cpus[$1]}"
+  read -r -a b <<<"${cpus[$2]}"
+  r=()
+  for i in "${!a[@]}"; do r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN{ printf "%.4f", x / y }')"); done
+  printf "%s\n" "${r[@]}" | sort -g | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'
 }
 
 # Writes $tmp/nginx/nginx.conf for a peer run: one process, no access log, temporary files
