@@ -268,6 +268,18 @@ void Router::compile() {
         n.wildEnd = static_cast<std::uint32_t>(refs_.size());
         nodes_.push_back(n);
     }
+    staticPaths_.clear();
+    // Depth-first over the static edges from the root: a node's path is its parent's, a
+    // slash and the edge's label, as visit() splits a request path.
+    std::vector<std::pair<std::uint32_t, std::string>> pending{{0u, std::string()}};
+    while (!pending.empty()) {
+        auto [index, path] = std::move(pending.back());
+        pending.pop_back();
+        const Node& node = nodes_[index];
+        if (index != 0 && node.exactBegin != node.exactEnd) staticPaths_.emplace(path, index);
+        for (std::uint32_t e = node.edgeBegin; e < node.edgeEnd; ++e)
+            pending.emplace_back(edges_[e].child, path + "/" + std::string(label(edges_[e])));
+    }
     allowOrder_.resize(methodNames_.size());
     std::iota(allowOrder_.begin(), allowOrder_.end(), std::uint8_t{0});
     std::sort(allowOrder_.begin(), allowOrder_.end(),
@@ -342,6 +354,17 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
         if (methodNames_[i] == method) {
             requestMask = std::uint64_t{1} << i;
             break;
+        }
+    }
+    if (const auto fixed = staticPaths_.find(path); fixed != staticPaths_.end()) {
+        const Node& node = nodes_[fixed->second];
+        for (std::uint32_t i = node.exactBegin; i < node.exactEnd; ++i) {
+            const Route& route = routes_[refs_[i]];
+            if (route.anyMethod || (route.methods & requestMask) != 0) {
+                result.result = Match::Result::found;
+                result.id = route.id;
+                return result;
+            }
         }
     }
     Search search{path, requestMask};

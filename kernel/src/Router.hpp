@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace keel::kernel {
@@ -120,6 +121,15 @@ private:
     std::string labels_;
     std::vector<std::uint32_t> refs_;      // route indices
     std::vector<std::uint8_t> allowOrder_; // method bits by name, for Allow
+
+    // Paths reached through static segments only ("/plain", "/api/health"), to the node whose
+    // exact routes they are: static beats param beats wildcard, so one of those taking the
+    // method wins without a walk. Otherwise the walk decides (a param route may take it).
+    struct PathHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::uint32_t, PathHash, std::equal_to<>> staticPaths_;
 };
 
 } // namespace keel::kernel
