@@ -82,13 +82,7 @@ FilesConfig parseConfig(const keel::Use& use) {
     if (obj->has("quota_bytes")) c.quotaBytes = unsignedKey(use, *obj, "quota_bytes");
     if (obj->has("dotfiles")) {
         const std::string d = obj->get("dotfiles").toString();
-        if (d == "deny")
-            c.dotfiles = Dotfiles::deny;
-        else if (d == "ignore")
-            c.dotfiles = Dotfiles::ignore;
-        else if (d == "allow")
-            c.dotfiles = Dotfiles::allow;
-        else
+        if (!dotfilesFromName(d, c.dotfiles))
             throw configError(use, "dotfiles",
                               "expected \"deny\", \"ignore\" or \"allow\", found \"" + d + "\"");
     }

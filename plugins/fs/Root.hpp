@@ -21,6 +21,20 @@ std::size_t utf8Length(std::string_view s, std::size_t i);
 /// What a dotfile segment (a name starting with '.') gets: 403, 404, or served.
 enum class Dotfiles { deny, ignore, allow };
 
+/// The policy a configuration names ("deny", "ignore", "allow"); false for anything else
+/// (each handler words its own error).
+inline bool dotfilesFromName(std::string_view name, Dotfiles& out) {
+    if (name == "deny")
+        out = Dotfiles::deny;
+    else if (name == "ignore")
+        out = Dotfiles::ignore;
+    else if (name == "allow")
+        out = Dotfiles::allow;
+    else
+        return false;
+    return true;
+}
+
 /// The result of safeRelative: `rel` ("" = the root itself, else "a/b.txt": no leading,
 /// trailing or doubled '/') when status is 0; otherwise 403 or 404 and `rel` is empty.
 struct SafePath {

@@ -124,13 +124,7 @@ StaticConfig StaticConfig::parse(std::string_view json, std::string_view siteDir
     }
     if (o->has("dotfiles")) {
         const std::string d = o->getValue<std::string>("dotfiles");
-        if (d == "deny")
-            c.dotfiles = Dotfiles::deny;
-        else if (d == "ignore")
-            c.dotfiles = Dotfiles::ignore;
-        else if (d == "allow")
-            c.dotfiles = Dotfiles::allow;
-        else
+        if (!dotfilesFromName(d, c.dotfiles))
             throw std::invalid_argument(
                 "dotfiles: expected \"deny\" (403), \"ignore\" (404) or \"allow\"; found \"" + d +
                 "\"");
