@@ -76,32 +76,6 @@ std::string toJson(const Poco::Dynamic::Var& value) {
     return out.str();
 }
 
-std::string quoteJson(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 2);
-    out += '"';
-    for (unsigned char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                static constexpr char hex[] = "0123456789abcdef";
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-    }
-    out += '"';
-    return out;
-}
-
 std::string describeJson(const Poco::Dynamic::Var& value) {
     if (value.isEmpty()) return "null";
     if (value.type() == typeid(Poco::JSON::Object::Ptr)) return "an object";

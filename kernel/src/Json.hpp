@@ -1,5 +1,7 @@
 #pragma once
 
+#include <keel/Json.hpp>
+
 #include <Poco/Dynamic/Var.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -24,8 +26,8 @@ Poco::JSON::Object::Ptr parseJsonObject(std::string_view text, std::string_view 
 std::string stripJsonComments(std::string_view text);
 /// Compact JSON text of a value.
 std::string toJson(const Poco::Dynamic::Var& value);
-/// A JSON string literal (quotes and escapes) of `text`.
-std::string quoteJson(std::string_view text);
+/// A JSON string literal (quotes and escapes) of `text`: the SDK's, shared with plugins.
+using keel::quoteJson;
 /// What a JSON value is, for error messages: "a string", "an integer", "an object", ...
 std::string describeJson(const Poco::Dynamic::Var& value);
 
