@@ -26,8 +26,6 @@ int hexValue(char c) {
     return -1;
 }
 
-using keel::equalsIgnoreCase;
-
 // Request ids: a per-process random prefix and a counter, so ids from several workers and
 // restarts do not collide in merged logs.
 std::string nextRequestId() {
@@ -468,7 +466,7 @@ void keel_request::resumeBody() {
 
 void keel_request::setResponseHeader(std::string_view name, std::string_view value, bool replace) {
     if (replace)
-        std::erase_if(responseHeaders_, [&](const auto& h) { return keel::kernel::equalsIgnoreCase(h.first, name); });
+        std::erase_if(responseHeaders_, [&](const auto& h) { return keel::equalsIgnoreCase(h.first, name); });
     responseHeaders_.emplace_back(std::string(name), std::string(value));
 }
 
@@ -566,9 +564,9 @@ void keel_request::fail(int status, std::string_view code, std::string_view mess
     }
     status_ = status;
     std::erase_if(responseHeaders_, [](const auto& h) {
-        return keel::kernel::equalsIgnoreCase(h.first, "Content-Length") ||
-               keel::kernel::equalsIgnoreCase(h.first, "Content-Encoding") ||
-               keel::kernel::equalsIgnoreCase(h.first, "ETag") || keel::kernel::equalsIgnoreCase(h.first, "Last-Modified");
+        return keel::equalsIgnoreCase(h.first, "Content-Length") ||
+               keel::equalsIgnoreCase(h.first, "Content-Encoding") ||
+               keel::equalsIgnoreCase(h.first, "ETag") || keel::equalsIgnoreCase(h.first, "Last-Modified");
     });
     setResponseHeader("Content-Type", "application/json; charset=utf-8", true);
     setResponseHeader("Cache-Control", "no-store", true);
@@ -581,7 +579,7 @@ void keel_request::fail(int status, std::string_view code, std::string_view mess
 
 bool keel_request::header(std::string_view name, std::size_t index, std::string_view& value) const {
     for (const auto& [n, v] : headers_) {
-        if (keel::kernel::equalsIgnoreCase(n, name)) {
+        if (keel::equalsIgnoreCase(n, name)) {
             if (index == 0) {
                 value = v;
                 return true;

@@ -143,9 +143,15 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
     host_ = host;
     stopping_ = false;
     ++generation_;
-    if (idPrefix_ == 0 &&
-        RAND_bytes(reinterpret_cast<unsigned char*>(&idPrefix_), sizeof idPrefix_) != 1)
-        idPrefix_ = static_cast<std::uint32_t>(::getpid());
+    if (idPrefix_ == 0) {
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(&idPrefix_), sizeof idPrefix_) != 1)
+            idPrefix_ = static_cast<std::uint32_t>(::getpid());
+        static const char kHex[] = "0123456789abcdef";
+        std::uint32_t prefix = idPrefix_;
+        for (int i = 7; i >= 0; --i, prefix >>= 4)
+            idText_[i] = kHex[prefix & 15];
+        std::memset(idText_ + 8, '0', sizeof idText_ - 8);
+    }
     if (!readBuffer_) readBuffer_ = std::make_unique<char[]>(kReadBufferSize);
     if (!plainBuffer_) plainBuffer_ = std::make_unique<char[]>(kPlainBufferSize);
     fallback_ = std::make_shared<SiteSettings>();
@@ -254,13 +260,6 @@ void Server::acquireListeners(Member& member) {
 }
 
 std::string_view Server::nextRequestId() {
-    static const char kHex[] = "0123456789abcdef";
-    if (idText_[0] == 0) {
-        std::uint32_t prefix = idPrefix_;
-        for (int i = 7; i >= 0; --i, prefix >>= 4)
-            idText_[i] = kHex[prefix & 15];
-        std::memset(idText_ + 8, '0', sizeof idText_ - 8);
-    }
     countUpHex(idText_ + 8, sizeof idText_ - 8);
     return std::string_view(idText_, sizeof idText_);
 }
