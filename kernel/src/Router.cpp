@@ -3,7 +3,9 @@
 #include "Text.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
+#include <cstring>
 #include <numeric>
 
 namespace keel::kernel {
@@ -268,17 +270,32 @@ void Router::compile() {
         n.wildEnd = static_cast<std::uint32_t>(refs_.size());
         nodes_.push_back(n);
     }
-    staticPaths_.clear();
     // Depth-first over the static edges from the root: a node's path is its parent's, a
     // slash and the edge's label, as visit() splits a request path.
+    std::vector<std::pair<std::uint32_t, std::string>> found;
     std::vector<std::pair<std::uint32_t, std::string>> pending{{0u, std::string()}};
     while (!pending.empty()) {
         auto [index, path] = std::move(pending.back());
         pending.pop_back();
         const Node& node = nodes_[index];
-        if (index != 0 && node.exactBegin != node.exactEnd) staticPaths_.emplace(path, index);
         for (std::uint32_t e = node.edgeBegin; e < node.edgeEnd; ++e)
             pending.emplace_back(edges_[e].child, path + "/" + std::string(label(edges_[e])));
+        if (index != 0 && node.exactBegin != node.exactEnd) found.emplace_back(index, std::move(path));
+    }
+    staticPaths_.clear();
+    staticText_.clear();
+    if (!found.empty()) {
+        std::size_t slots = 2;
+        while (slots < found.size() * 2) slots *= 2;
+        staticPaths_.assign(slots, StaticPath{});
+        for (const auto& [index, path] : found) {
+            const std::uint64_t hash = pathHash(path);
+            std::size_t i = hash & (slots - 1);
+            while (staticPaths_[i].node != 0) i = (i + 1) & (slots - 1);
+            staticPaths_[i] = StaticPath{hash, index, static_cast<std::uint32_t>(staticText_.size()),
+                                         static_cast<std::uint32_t>(path.size())};
+            staticText_ += path;
+        }
     }
     allowOrder_.resize(methodNames_.size());
     std::iota(allowOrder_.begin(), allowOrder_.end(), std::uint8_t{0});
@@ -344,6 +361,36 @@ bool Router::visit(Search& search, std::uint32_t nodeIndex, std::size_t pos,
     return false;
 }
 
+std::uint64_t Router::pathHash(std::string_view path) {
+    constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
+    std::uint64_t h = path.size() * kMul;
+    std::size_t i = 0;
+    for (; i + 8 <= path.size(); i += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, path.data() + i, 8);
+        h = std::rotl((h ^ word) * kMul, 29);
+    }
+    if (i < path.size()) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, path.data() + i, path.size() - i);
+        h = std::rotl((h ^ word) * kMul, 29);
+    }
+    return h ^ (h >> 32);
+}
+
+std::uint32_t Router::staticNode(std::string_view path) const {
+    if (staticPaths_.empty()) return 0;
+    const std::uint64_t hash = pathHash(path);
+    const std::size_t mask = staticPaths_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+        const StaticPath& slot = staticPaths_[i];
+        if (slot.node == 0) return 0;
+        if (slot.hash == hash && slot.textSize == path.size() &&
+            std::memcmp(staticText_.data() + slot.textOffset, path.data(), path.size()) == 0)
+            return slot.node;
+    }
+}
+
 Router::Match Router::match(std::string_view method, std::string_view path) const {
     if (!compiled_) throw std::logic_error("Router::match() before compile()");
     Match result;
@@ -356,8 +403,8 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
             break;
         }
     }
-    if (const auto fixed = staticPaths_.find(path); fixed != staticPaths_.end()) {
-        const Node& node = nodes_[fixed->second];
+    if (const std::uint32_t fixed = staticNode(path); fixed != 0) {
+        const Node& node = nodes_[fixed];
         for (std::uint32_t i = node.exactBegin; i < node.exactEnd; ++i) {
             const Route& route = routes_[refs_[i]];
             if (route.anyMethod || (route.methods & requestMask) != 0) {

@@ -125,11 +125,18 @@ private:
     // Paths reached through static segments only ("/plain", "/api/health"), to the node whose
     // exact routes they are: static beats param beats wildcard, so one of those taking the
     // method wins without a walk. Otherwise the walk decides (a param route may take it).
-    struct PathHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    // An open-addressed table (a power of two, at most half full) built once in compile():
+    // a lookup hashes the path eight bytes at a time and mostly compares one slot, with no
+    // division and no node to chase.
+    struct StaticPath {
+        std::uint64_t hash = 0;
+        std::uint32_t node = 0;                  // 0: an empty slot (the root is never one)
+        std::uint32_t textOffset = 0, textSize = 0; // into staticText_
     };
-    std::unordered_map<std::string, std::uint32_t, PathHash, std::equal_to<>> staticPaths_;
+    static std::uint64_t pathHash(std::string_view path);
+    std::uint32_t staticNode(std::string_view path) const;
+    std::vector<StaticPath> staticPaths_;
+    std::string staticText_;
 };
 
 } // namespace keel::kernel
