@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 #include <ctime>
 
 #include "Json.hpp"
@@ -111,7 +112,8 @@ namespace {
 /// Bounded, and a buffer that grew past kKeptCapacity (a request with huge headers) is
 /// freed rather than kept.
 struct Spare {
-    std::string strings;
+    std::unique_ptr<char[]> strings;
+    std::size_t stringsCapacity;
     std::vector<std::pair<std::string_view, std::string_view>> headers;
     std::vector<std::pair<std::string, std::string>> responseHeaders;
 };
@@ -165,15 +167,14 @@ void keel_request::operator delete(void* p, std::size_t size) {
 keel_request::~keel_request() {
     if (!recycling()) return;
     auto& spares = recycler.spares;
-    if (spares.size() >= kKeptRequests || strings_.capacity() > kKeptCapacity ||
+    if (spares.size() >= kKeptRequests || stringsCapacity_ > kKeptCapacity ||
         headers_.capacity() * sizeof headers_[0] > kKeptCapacity ||
         responseHeaders_.capacity() * sizeof responseHeaders_[0] > kKeptCapacity)
         return;
     if (spares.capacity() == 0) spares.reserve(kKeptRequests);
-    strings_.clear();
     headers_.clear();
     responseHeaders_.clear();
-    spares.push_back(Spare{std::move(strings_), std::move(headers_), std::move(responseHeaders_)});
+    spares.push_back(Spare{std::move(strings_), stringsCapacity_, std::move(headers_), std::move(responseHeaders_)});
 }
 
 keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_info& info,
@@ -184,6 +185,7 @@ keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_
         auto& spares = recycler.spares;
         Spare& spare = spares.back();
         strings_ = std::move(spare.strings);
+        stringsCapacity_ = spare.stringsCapacity;
         headers_ = std::move(spare.headers);
         responseHeaders_ = std::move(spare.responseHeaders);
         spares.pop_back();
@@ -193,11 +195,16 @@ keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_
                                                          : std::string_view(generatedId);
     std::size_t total = info.method.len + info.target.len + info.client_address.len + id.size();
     for (std::size_t i = 0; i < info.header_count; ++i) total += info.headers[i].name.len + info.headers[i].value.len;
-    strings_.reserve(total); // never grows past this: the views below stay valid
-    auto keep = [this](std::string_view s) {
-        const std::size_t at = strings_.size();
-        strings_.append(s);
-        return std::string_view(strings_.data() + at, s.size());
+    if (total > stringsCapacity_) {
+        strings_.reset(new char[total]);
+        stringsCapacity_ = total;
+    }
+    char* at = strings_.get();
+    auto keep = [&at](std::string_view s) {
+        keel::copyBytes(at, s.data(), s.size());
+        const std::string_view kept(at, s.size());
+        at += s.size();
+        return kept;
     };
     method_ = keep({info.method.ptr, info.method.len});
     target_ = keep({info.target.ptr, info.target.len});
@@ -467,7 +474,7 @@ void keel_request::resumeBody() {
 void keel_request::setResponseHeader(std::string_view name, std::string_view value, bool replace) {
     if (replace)
         std::erase_if(responseHeaders_, [&](const auto& h) { return keel::equalsIgnoreCase(h.first, name); });
-    responseHeaders_.emplace_back(std::string(name), std::string(value));
+    responseHeaders_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple(value));
 }
 
 void keel_request::sendHead(std::int64_t contentLength) {

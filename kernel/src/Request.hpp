@@ -76,7 +76,8 @@ struct keel_request {
     void* conn_;
     // What the transport handed over, copied into one buffer (one allocation for the
     // method, target, client address, id and every header) and viewed from there.
-    std::string strings_;
+    std::unique_ptr<char[]> strings_;
+    std::size_t stringsCapacity_ = 0;
     std::string_view method_;
     std::string_view target_;
     std::string path_;

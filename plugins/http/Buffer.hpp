@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <keel/Text.hpp>
+
 namespace keel::http {
 
 /// A growable byte array with a read offset (what a partial write already sent).
@@ -54,7 +56,7 @@ public:
     void commit(std::size_t n) { end_ += n; }
     void append(const void* bytes, std::size_t n) {
         if (n == 0) return;
-        std::memcpy(reserve(n), bytes, n);
+        keel::copyBytes(reserve(n), bytes, n);
         end_ += n;
     }
     void append(std::string_view s) { append(s.data(), s.size()); }

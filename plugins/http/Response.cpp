@@ -192,7 +192,7 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
     char* const start = out.reserve(size);
     char* p = start;
     auto put = [&p](std::string_view s) {
-        std::memcpy(p, s.data(), s.size());
+        copyBytes(p, s.data(), s.size());
         p += s.size();
     };
     // Literals are copied with their length known at compile time: a few moves, no call.
