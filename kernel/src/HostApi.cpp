@@ -141,7 +141,7 @@ void* uvLoop(keel_ctx* ctx) { return self(ctx).runtime().loop.uv(); }
 
 void makeCallback(keel_ctx* ctx, const char* what, keel_task_fn fn, void* user) {
     if (fn == nullptr) return;
-    self(ctx).runtime().loop.invoke(self(ctx).owner(), what ? what : "callback", [fn, user] { fn(user); });
+    self(ctx).runtime().loop.invoke(self(ctx).owner(), what ? what : "callback", fn, user);
 }
 
 int registerHandler(keel_ctx* ctx, keel_str name, const keel_handler_vtable* vtable, void* handlerSelf) {

@@ -161,7 +161,8 @@ void Loop::queueMicrotask(Task task, const Owner* owner) {
 }
 
 void Loop::drainTicks() {
-    if (draining_) return;
+    // Most callbacks queue nothing: no clock read for them.
+    if (draining_ || (nextTicks_.empty() && microtasks_.empty())) return;
     draining_ = true;
     // One clock read per task: each one's end is the next one's start.
     std::uint64_t stamp = LagMonitor::clockNs();
@@ -182,11 +183,12 @@ void Loop::drainTicks() {
 
 // --- invocation ---------------------------------------------------------------------------
 
-std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, const Task& task, std::uint64_t start) {
+std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, void (*fn)(void*), void* user,
+                              std::uint64_t start) {
     const std::uint64_t attributed = lag_.attributedNs();
     ++invokeDepth_;
     try {
-        task();
+        fn(user);
     } catch (const std::exception& e) {
         logError("loop", "uncaught exception in " + std::string(what) + " callback of plugin '" + ownerName(owner) +
                              "': " + e.what());
@@ -203,6 +205,11 @@ std::uint64_t Loop::invokeOne(const Owner* owner, const char* what, const Task& 
 void Loop::invoke(const Owner* owner, const char* what, const Task& task) {
     invokeOne(owner, what, task, LagMonitor::clockNs());
     // Nested invocations (a publish inside a callback) leave the drain to the outermost one.
+    if (invokeDepth_ == 0) drainTicks();
+}
+
+void Loop::invoke(const Owner* owner, const char* what, void (*fn)(void*), void* user) {
+    invokeOne(owner, what, fn, user, LagMonitor::clockNs());
     if (invokeDepth_ == 0) drainTicks();
 }
 

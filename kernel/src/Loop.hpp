@@ -83,6 +83,9 @@ public:
     /// contains an exception, then drains nextTick and microtask queues. Integrations that
     /// receive libuv callbacks directly (I/O, signals) call this.
     void invoke(const Owner* owner, const char* what, const Task& task);
+    /// The same for a plain function and its argument (a plugin's callback through the SDK),
+    /// without building a std::function for each call.
+    void invoke(const Owner* owner, const char* what, void (*fn)(void*), void* user);
 
     LagMonitor& lag() { return lag_; }
     const Owner* kernelOwner() const { return &kernelOwner_; }
@@ -108,7 +111,11 @@ private:
     void runImmediates();
     void drainTicks();
     /// Runs `task` (begun at `start`, a LagMonitor::clockNs reading) and returns the time it ended.
-    std::uint64_t invokeOne(const Owner* owner, const char* what, const Task& task, std::uint64_t start);
+    std::uint64_t invokeOne(const Owner* owner, const char* what, const Task& task, std::uint64_t start) {
+        return invokeOne(owner, what, [](void* t) { (*static_cast<const Task*>(t))(); },
+                         const_cast<Task*>(&task), start);
+    }
+    std::uint64_t invokeOne(const Owner* owner, const char* what, void (*fn)(void*), void* user, std::uint64_t start);
     static void onTimer(uv_timer_t* handle);
     static void onCheck(uv_check_t* handle);
 
