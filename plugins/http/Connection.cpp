@@ -52,9 +52,7 @@ bool isBlank(char c) {
 // RFC 3986 host (reg-name, IPv4, IP-literal) with an optional port: what may stand in a
 // Host header. Anything else (a '/', '@', '\\', a space) is a request smuggling probe.
 bool isHostText(std::string_view host) {
-    for (char ch : host)
-        if (!kChars.host[static_cast<unsigned char>(ch)]) return false;
-    return true;
+    return allIn(kChars.host, host);
 }
 
 // A request id a trusted proxy sends is echoed in responses and logs: visible ASCII only.
@@ -530,9 +528,8 @@ int Connection::onUrl(const char* at, std::size_t length) {
 }
 
 int Connection::onHeaderField(const char* at, std::size_t length) {
-    for (std::size_t i = 0; i < length; ++i)
-        if (!isTokenChar(static_cast<unsigned char>(at[i])))
-            return refuse(400, "BAD_REQUEST", "invalid character in a header name");
+    if (!allIn(kChars.token, std::string_view(at, length)))
+        return refuse(400, "BAD_REQUEST", "invalid character in a header name");
     const bool fresh = lastWasValue_ || (head_ != nullptr && head_->headers.empty());
     if (!headCountsAgainst(length + (fresh ? 4 : 0)))
         return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",

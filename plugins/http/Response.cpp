@@ -83,10 +83,7 @@ std::string_view reasonPhrase(int status) {
 }
 
 bool isToken(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!kChars.token[static_cast<unsigned char>(c)]) return false;
-    return true;
+    return !s.empty() && allIn(kChars.token, s);
 }
 
 bool isFieldValue(std::string_view s) {
@@ -101,13 +98,9 @@ bool isFieldValue(std::string_view s) {
         std::memcpy(&word, s.data() + i, 8);
         const std::uint64_t del = word ^ (kOnes * 0x7f);
         const std::uint64_t suspect = ((word - kOnes * 0x20) & ~word & kHighs) | ((del - kOnes) & ~del & kHighs);
-        if (suspect == 0) continue;
-        for (std::size_t k = i; k < i + 8; ++k)
-            if (!kChars.value[static_cast<unsigned char>(s[k])]) return false;
+        if (suspect != 0 && !allIn(kChars.value, s.substr(i, 8))) return false;
     }
-    for (; i < s.size(); ++i)
-        if (!kChars.value[static_cast<unsigned char>(s[i])]) return false;
-    return true;
+    return allIn(kChars.value, s.substr(i));
 }
 
 bool hasToken(std::string_view value, std::string_view token) {

@@ -35,6 +35,7 @@ class ResponseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testClock);
     CPPUNIT_TEST(testTokens);
     CPPUNIT_TEST(testFieldValueEveryByteEveryPlace);
+    CPPUNIT_TEST(testAllInEveryByteEveryPlace);
     CPPUNIT_TEST(testEqualsIgnoreCase);
     CPPUNIT_TEST(testCountUpHex);
     CPPUNIT_TEST(testJsonString);
@@ -210,6 +211,29 @@ public:
         CPPUNIT_ASSERT(isFieldValue("\x80\x20\x80\x20\x80\x20\x80\x20\xff\x21"));
         CPPUNIT_ASSERT(!isFieldValue(std::string("\x80\x20\x00\x20\x80\x20\x80\x20", 8)));
         CPPUNIT_ASSERT(isFieldValue(""));
+    }
+
+    // allIn reads four bytes per step: every byte value at every place of strings of 1 to 9
+    // bytes (whole steps and tails) gets the table's answer, for each table.
+    void testAllInEveryByteEveryPlace() {
+        const std::pair<const char*, const bool (*)[256]> tables[] = {
+            {"token", &kChars.token}, {"value", &kChars.value}, {"host", &kChars.host}};
+        for (const auto& [name, table] : tables) {
+            for (std::size_t length = 1; length <= 9; ++length) {
+                for (int c = 0; c < 256; ++c) {
+                    for (std::size_t at = 0; at < length; ++at) {
+                        std::string s(length, 'a');
+                        s[at] = static_cast<char>(c);
+                        if (allIn(*table, s) != (*table)[c])
+                            CPPUNIT_FAIL(std::string(name) + ": byte " + std::to_string(c) + " at " +
+                                         std::to_string(at) + " of " + std::to_string(length));
+                    }
+                }
+            }
+            CPPUNIT_ASSERT(allIn(*table, ""));
+        }
+        CPPUNIT_ASSERT(isToken("Content-Type"));
+        CPPUNIT_ASSERT(!isToken("Content-Type:"));
     }
 
     void testEqualsIgnoreCase() {
