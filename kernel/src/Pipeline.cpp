@@ -8,7 +8,7 @@ namespace {
 
 // The kernel's own last steps, for requests no route takes.
 int answerNotFound(void*, void*, keel_request* req) {
-    req->fail(404, "NOT_FOUND", "no route for " + std::string(req->method_) + " " + req->path_, false);
+    req->fail(404, "NOT_FOUND", "no route for " + std::string(req->method_) + " " + std::string(req->path_), false);
     return KEEL_DONE;
 }
 

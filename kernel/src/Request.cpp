@@ -220,16 +220,26 @@ keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_
 void keel_request::begin() {
     // Absolute form ("http://host/p?q") carries the origin form after the authority.
     std::string_view target = target_;
-    if (auto scheme = target.find("://"); scheme != std::string_view::npos && target.front() != '/') {
-        const auto slash = target.find('/', scheme + 3);
-        target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    if (!target.empty() && target.front() != '/') {
+        if (const auto scheme = target.find("://"); scheme != std::string_view::npos) {
+            const auto slash = target.find('/', scheme + 3);
+            target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+        }
     }
     const auto q = target.find('?');
     std::string_view rawPath = target.substr(0, q);
-    if (q != std::string_view::npos) query_ = std::string(target.substr(q + 1));
+    if (q != std::string_view::npos) query_ = target.substr(q + 1);
     if (auto hash = rawPath.find('#'); hash != std::string_view::npos) rawPath = rawPath.substr(0, hash);
 
-    if (!keel::kernel::decodePath(rawPath, path_) || path_.empty() || (path_[0] != '/' && path_ != "*")) {
+    // A path without escapes is viewed where it is (in strings_); only a decoded one is copied.
+    bool valid = true;
+    if (std::find_if(rawPath.begin(), rawPath.end(), [](char c) { return c == '%' || c == '\0'; }) == rawPath.end()) {
+        path_ = rawPath;
+    } else {
+        valid = keel::kernel::decodePath(rawPath, decodedPath_);
+        path_ = decodedPath_;
+    }
+    if (!valid || path_.empty() || (path_[0] != '/' && path_ != "*")) {
         route_ = &site_->badRequest;
     } else {
         const auto match = site_->router.match(method_, path_);
@@ -559,7 +569,7 @@ void keel_request::fail(int status, std::string_view code, std::string_view mess
     if (code.empty()) code = keel::kernel::reasonCode(status);
     const bool hide = internal && !site_->development;
     if (status >= 500 || internal)
-        logError("site " + site_->name, "request " + std::string(id_) + " " + std::string(method_) + " " + path_ + " -> " + std::to_string(status) +
+        logError("site " + site_->name, "request " + std::string(id_) + " " + std::string(method_) + " " + std::string(path_) + " -> " + std::to_string(status) +
                                             " " + std::string(code) + ": " + std::string(message));
     if (ended_ || aborted_) return;
     if (headSent_) {

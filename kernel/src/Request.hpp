@@ -80,8 +80,9 @@ struct keel_request {
     std::size_t stringsCapacity_ = 0;
     std::string_view method_;
     std::string_view target_;
-    std::string path_;
-    std::string query_;
+    std::string_view path_;   // into strings_, or decodedPath_ when it had escapes
+    std::string_view query_;  // into strings_ (still encoded)
+    std::string decodedPath_;
     std::string_view client_;
     std::string_view id_;
     std::vector<std::pair<std::string_view, std::string_view>> headers_;
