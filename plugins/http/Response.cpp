@@ -238,7 +238,7 @@ HeadResult formatHead(Buffer& out, const HeadSpec& spec, const keel_header* head
         putLiteral("Connection: close\r\n");
     else if (spec.versionMinor == 0)
         putLiteral("Connection: keep-alive\r\n");
-    if (ownRequestId && isFieldValue(spec.requestId)) {
+    if (ownRequestId) {
         putLiteral("X-Request-Id: ");
         put(spec.requestId);
         putLiteral("\r\n");

@@ -118,7 +118,9 @@ struct HeadSpec {
     std::int64_t contentLength = -1; // -1: streamed
     bool head = false;               // a HEAD request: no body follows whatever the framing says
     bool close = false;              // the connection closes after this response
-    std::string_view requestId;      // echoed as X-Request-Id when non-empty
+    std::string_view requestId;      // echoed as X-Request-Id when non-empty; visible ASCII
+                                     // (the connection's own, or a trusted proxy's that passed
+                                     // isRequestId), so it is not checked again here
 };
 
 /// What formatHead decided.
