@@ -25,6 +25,19 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     return true;
 }
 
+namespace detail {
+/// Copies n bytes, sizeof(Word) <= n <= 2 * sizeof(Word), as a word from each end (the two
+/// may overlap).
+template <class Word>
+inline void copyEnds(unsigned char* d, const unsigned char* s, std::size_t n) {
+    Word head, tail;
+    std::memcpy(&head, s, sizeof head);
+    std::memcpy(&tail, s + n - sizeof tail, sizeof tail);
+    std::memcpy(d, &head, sizeof head);
+    std::memcpy(d + n - sizeof tail, &tail, sizeof tail);
+}
+} // namespace detail
+
 /// memcpy for the short pieces a request is made of (a method, a header name or value):
 /// up to 16 bytes with two overlapping moves inline, at the call, instead of a library call
 /// that costs more than the copy; longer pieces go to memcpy. The ranges must not overlap.
@@ -34,17 +47,9 @@ inline void copyBytes(void* to, const void* from, std::size_t n) {
     if (n > 16) {
         std::memcpy(d, s, n);
     } else if (n >= 8) {
-        std::uint64_t head, tail;
-        std::memcpy(&head, s, 8);
-        std::memcpy(&tail, s + n - 8, 8);
-        std::memcpy(d, &head, 8);
-        std::memcpy(d + n - 8, &tail, 8);
+        detail::copyEnds<std::uint64_t>(d, s, n);
     } else if (n >= 4) {
-        std::uint32_t head, tail;
-        std::memcpy(&head, s, 4);
-        std::memcpy(&tail, s + n - 4, 4);
-        std::memcpy(d, &head, 4);
-        std::memcpy(d + n - 4, &tail, 4);
+        detail::copyEnds<std::uint32_t>(d, s, n);
     } else if (n != 0) {
         d[0] = s[0];
         d[n / 2] = s[n / 2];
