@@ -136,6 +136,7 @@ if [[ " $parts " == *" idle "* ]]; then
       continue
     fi
     after=$(rss_of "$pid")
+    # shellcheck disable=SC1083,SC2093 # closes the coprocess's input (the client then exits)
     exec {IDLE[1]}>&-
     wait "$IDLE_PID" 2>/dev/null || true
     per=$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN{ printf "%.0f B", (b-a)*1024/n }')

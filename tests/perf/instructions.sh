@@ -57,6 +57,7 @@ count() {
   reqs=$(awk '/requests in/{print $1}' <<<"$out")
   grep -qE "Non-2xx|Socket errors" <<<"$out" && fail "$name answered errors: $out"
   # The newest dump is the measured one (its "totals:" line counts only since the first dump).
+  # shellcheck disable=SC2012 # our own file names
   file=$(ls -t "$tmp/$name.$pid"* | head -1)
   ir=$(awk '/^totals:/{print $2}' "$file")
   [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$file" "$KEEP/$name.callgrind"
