@@ -324,7 +324,7 @@ if [[ " $parts " == *" slow "* ]]; then
   printf "%-10s %12s %12s %12s %14s  %s\n" server "rss before" "rss peak" growth "MiB delivered" "peak from"
   for name in lighttpd nginx node keel; do
     want "$name" || continue
-    s=$name; [ "$name" = keel ] && s=keel-big
+    s=$name; [ "$name" = keel ] && s="keel-big"
     read -r before peak how delivered <<<"$(slow_run "$name" "${port_of[$s]}" "${pid_of[$s]}")"
     if [ "$how" = failed ]; then
       printf "%-10s %s\n" "$name" "the slow readers failed"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # conns, dur and rounds are the sourcing script's
 # lib.sh: what tests/perf/{http,bench,fs}.sh share, sourced after their header comment.
 #
 # Method of ../shared/bench/README.md: servers pinned to CPU 1, the load generator to CPU 0,
