@@ -58,8 +58,10 @@ bool isTempName(std::string_view name);
 /// also RESOLVE_BENEATH (symlinks are followed only while they stay inside the root). With
 /// followSymlinks, symlinks may point anywhere (the lexical checks of safeRelative still
 /// hold for the request path itself). A path that would leave the root answers -ENOENT
-/// (openat2's EXDEV), so callers map it to 404 like a missing file. Thread-safe (the fd
-/// never changes); the blocking calls belong on the thread pool.
+/// (openat2's EXDEV), so callers map it to 404 like a missing file. Where openat2 is missing
+/// or refused, the same rules are applied one segment at a time (O_NOFOLLOW, symlinks read
+/// and resolved against the directories walked, procfs symlinks refused). Thread-safe (the
+/// fd never changes); the blocking calls belong on the thread pool.
 class Root {
 public:
     /// Opens `absPath` (mkdir -p first when `create`). Throws std::runtime_error naming the
@@ -81,6 +83,10 @@ public:
     /// last segment's name in `leaf`, for mkdirat/renameat/unlinkat/fstatat. Returns the fd
     /// or -errno (-EINVAL for rel "": the root has no parent inside itself).
     int openParent(std::string_view rel, std::string* leaf, bool followSymlinks = false) const;
+
+    /// Tests: false walks every path by hand as on a kernel without openat2 (Linux < 5.6,
+    /// or a seccomp filter refusing it); true probes openat2 again.
+    static void useOpenat2ForTesting(bool use);
 
 private:
     Root(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
