@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
+
+#include "LockFile.hpp"
 
 namespace keel::kernel {
 
@@ -21,7 +24,8 @@ std::vector<std::string> splitPath(const std::string& text) {
     return out;
 }
 
-Catalog::Catalog(std::vector<std::string> directories) : directories_(std::move(directories)) {
+Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<std::string>> allowedSha256)
+    : directories_(std::move(directories)) {
     for (const auto& dir : directories_) {
         std::error_code ec;
         if (!fs::is_directory(dir, ec)) continue;
@@ -31,6 +35,20 @@ Catalog::Catalog(std::vector<std::string> directories) : directories_(std::move(
         std::sort(files.begin(), files.end());
         for (const auto& file : files) {
             try {
+                if (allowedSha256) {
+                    std::string hash;
+                    try {
+                        hash = sha256File(file);
+                    } catch (const std::runtime_error& e) {
+                        problems_.push_back(e.what());
+                        continue;
+                    }
+                    if (allowedSha256->count(hash) == 0) {
+                        problems_.push_back(file + " was not opened: no lock file pins its sha256 " + hash);
+                        skipped_.push_back({file, std::move(hash)});
+                        continue;
+                    }
+                }
                 PluginLibraryPtr library = PluginLibrary::open(file);
                 auto [it, inserted] = byName_.emplace(library->name(), library);
                 if (!inserted && it->second != library) {

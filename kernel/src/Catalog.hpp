@@ -1,6 +1,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,8 +16,19 @@ namespace keel::kernel {
 /// that names both.
 class Catalog {
 public:
-    /// Scans `directories` in order (missing directories are skipped).
-    explicit Catalog(std::vector<std::string> directories);
+    /// Scans `directories` in order (missing directories are skipped). With `allowedSha256`
+    /// (the hashes the sites' lock files pin), a file is hashed before it is opened, and one
+    /// whose hash is not among them is never dlopened (its initializers never run): it is
+    /// listed in skipped() and problems().
+    explicit Catalog(std::vector<std::string> directories,
+                     std::optional<std::set<std::string>> allowedSha256 = std::nullopt);
+
+    struct Skipped {
+        std::string path;
+        std::string sha256;
+    };
+    /// Files left unopened because no lock pins their hash.
+    const std::vector<Skipped>& skipped() const { return skipped_; }
 
     const std::vector<std::string>& directories() const { return directories_; }
     /// The library named `name`, or nullptr.
@@ -38,6 +51,7 @@ private:
     std::map<std::string, PluginLibraryPtr> byName_;
     std::vector<std::string> problems_;
     std::map<std::string, std::string> duplicates_;
+    std::vector<Skipped> skipped_;
 };
 
 std::vector<std::string> splitPath(const std::string& text);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -247,10 +248,32 @@ std::vector<std::string> checkLock(const SiteConfig& site, const Catalog& catalo
         const std::string who = "plugin '" + locked.name + "': ";
         auto it = used.find(locked.name);
         if (it == used.end()) {
-            if (wanted.count(locked.name))
+            if (!catalog.skipped().empty()) {
+                // Files whose hash no lock pins were not opened: one of them may be this plugin,
+                // changed since the lock was written. (A pinned plugin that was opened but is
+                // unused may be needed by one of them: nothing to say about it then.)
+                if (catalog.find(locked.name) == nullptr) {
+                    // The files named after the plugin (keel_<name>.so, '-' as '_'), else all.
+                    std::string stem = locked.name;
+                    std::replace(stem.begin(), stem.end(), '-', '_');
+                    std::vector<const Catalog::Skipped*> named, all;
+                    for (const auto& skipped : catalog.skipped()) {
+                        all.push_back(&skipped);
+                        const std::string file = fs::path(skipped.path).stem().string();
+                        if (file == stem || file.ends_with("_" + stem)) named.push_back(&skipped);
+                    }
+                    std::string files;
+                    for (const auto* skipped : named.empty() ? all : named)
+                        files += (files.empty() ? "" : ", ") + skipped->path + " (sha256 " + skipped->sha256 + ")";
+                    d.atLine("", path, who + "locked " + locked.version + " with sha256 " + locked.sha256 +
+                                           ", which no file on the plugin path has; not opened, as no lock pins them: " +
+                                           files + "; reinstall the locked version or run " + keelLock(site));
+                }
+            } else if (wanted.count(locked.name)) {
                 d.atLine("", path, who + "locked " + locked.version + ", not installed (plugin path: " + catalog.pathText() + ")");
-            else
+            } else {
                 d.atLine("", path, who + "locked, but the site no longer uses it; run " + keelLock(site) + " to update the lock");
+            }
             continue;
         }
         const PluginLibrary& library = *it->second;

@@ -75,6 +75,25 @@ struct Loaded {
     std::vector<std::string> warnings;
 };
 
+/// When every site runs under its lock file, the plugin files they pin (by sha256): the
+/// catalog opens no other file, so a changed or foreign plugin's code never runs, not even
+/// its initializers, before the lock check refuses it. An unreadable lock pins nothing (its
+/// site fails the check). nullopt when some site may run unpinned plugins (--no-lock, or a
+/// development site without a lock).
+std::optional<std::set<std::string>> pinnedHashes(const std::vector<SiteConfig>& sites, bool noLock) {
+    if (noLock) return std::nullopt;
+    std::set<std::string> hashes;
+    for (const auto& site : sites) {
+        const LockPolicy policy = lockPolicy(site, noLock);
+        if (!policy.error.empty() || !policy.warning.empty()) return std::nullopt;
+        try {
+            for (const auto& plugin : readLock(site.lockFile).plugins) hashes.insert(plugin.sha256);
+        } catch (const std::exception&) {
+        }
+    }
+    return hashes;
+}
+
 Loaded load(const RunOptions& o, const Catalog* catalog, const std::string& pluginPathOption,
             std::unique_ptr<Catalog>& ownCatalog) {
     Loaded out;
@@ -91,7 +110,8 @@ Loaded load(const RunOptions& o, const Catalog* catalog, const std::string& plug
     }
     if (catalog == nullptr) {
         ownCatalog = std::make_unique<Catalog>(out.global.pluginPath.empty() ? Catalog::defaultPath(pluginPathOption)
-                                                                              : out.global.pluginPath);
+                                                                              : out.global.pluginPath,
+                                               pinnedHashes(out.sites, o.noLock));
         catalog = ownCatalog.get();
     }
     if (!o.listen.empty()) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 
 #include "Catalog.hpp"
@@ -100,6 +101,8 @@ class LockFileTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testWriteIsAtomicAndReadable);
     CPPUNIT_TEST(testMatchingLockHasNoProblems);
     CPPUNIT_TEST(testTamperedPluginIsRefusedByName);
+    CPPUNIT_TEST(testUnpinnedFilesAreNeverOpened);
+    CPPUNIT_TEST(testTamperedPluginIsNotOpenedUnderItsLock);
     CPPUNIT_TEST(testVersionDiffers);
     CPPUNIT_TEST(testLockOutOfDate);
     CPPUNIT_TEST(testLockedPluginNotInstalled);
@@ -214,6 +217,51 @@ public:
                      ", the lock expects " + lock.plugins[0].sha256 + "; reinstall the locked version or run `keel lock " + s.site + "`"},
                     checkLock(site, after), "tampered");
         CPPUNIT_ASSERT(sha256File(s.plugin("cdn")) != lock.plugins[0].sha256);
+    }
+
+    // A catalog given the pinned hashes hashes each file first and never dlopens one they do
+    // not list: the fixture's initializer, which leaves a mark, does not run.
+    void testUnpinnedFilesAreNeverOpened() {
+        TempDir dir;
+        const std::string plugins = dir.path() + "/plugins";
+        fs::create_directories(plugins);
+        const std::string so = plugins + "/keel_fix_ctor.so";
+        fs::copy_file(std::string(KEEL_FIXTURE_DIR) + "/ctor/keel_fix_ctor.so", so);
+        const std::string mark = dir.path() + "/mark";
+        ::setenv("KEEL_FIXTURE_CTOR_MARK", mark.c_str(), 1);
+        const std::string hash = sha256File(so);
+
+        const Catalog refused({plugins}, std::set<std::string>{std::string(64, '0')});
+        CPPUNIT_ASSERT(refused.find("fix-ctor") == nullptr);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), refused.skipped().size());
+        CPPUNIT_ASSERT_EQUAL(so, refused.skipped()[0].path);
+        CPPUNIT_ASSERT_EQUAL(hash, refused.skipped()[0].sha256);
+        assertLines({so + " was not opened: no lock file pins its sha256 " + hash}, refused.problems(), "problems");
+        CPPUNIT_ASSERT_MESSAGE("the unpinned plugin's initializer ran", !fs::exists(mark));
+
+        const Catalog pinned({plugins}, std::set<std::string>{hash});
+        ::unsetenv("KEEL_FIXTURE_CTOR_MARK");
+        CPPUNIT_ASSERT(pinned.find("fix-ctor") != nullptr);
+        CPPUNIT_ASSERT(pinned.skipped().empty());
+        CPPUNIT_ASSERT_MESSAGE("the pinned plugin did not load", fs::exists(mark));
+    }
+
+    void testTamperedPluginIsNotOpenedUnderItsLock() {
+        Setup s;
+        const SiteConfig site = loadSite(s.site);
+        const Lock lock = makeLock(site, Catalog({s.plugins}));
+        writeLock(site.lockFile, lock);
+        tamper(s.plugin("cdn"));
+        std::set<std::string> pinned;
+        for (const auto& p : readLock(site.lockFile).plugins) pinned.insert(p.sha256);
+        const Catalog after({s.plugins}, pinned);
+        CPPUNIT_ASSERT(after.find("cdn") == nullptr);
+        CPPUNIT_ASSERT(after.find("files") != nullptr);
+        // cdn only: files was opened (its hash is pinned), and cdn, which needs it, was not.
+        assertLines({s.lockFile() + ":5: plugin 'cdn': locked 1.0.0 with sha256 " + lock.plugins[0].sha256 +
+                     ", which no file on the plugin path has; not opened, as no lock pins them: " + s.plugin("cdn") +
+                     " (sha256 " + sha256File(s.plugin("cdn")) + "); reinstall the locked version or run `keel lock " + s.site + "`"},
+                    checkLock(site, after), "tampered, unopened");
     }
 
     void testVersionDiffers() {
