@@ -78,6 +78,14 @@ void tamper(const std::string& path) {
     fs::rename(temp, path);
 }
 
+/// Writes the site's lock, then changes cdn's file; returns the lock.
+Lock lockThenTamperCdn(const Setup& s, const SiteConfig& site) {
+    const Lock lock = makeLock(site, Catalog({s.plugins}));
+    writeLock(site.lockFile, lock);
+    tamper(s.plugin("cdn"));
+    return lock;
+}
+
 struct Run {
     int status;
     std::string out;
@@ -209,9 +217,7 @@ public:
     void testTamperedPluginIsRefusedByName() {
         Setup s;
         const SiteConfig site = loadSite(s.site);
-        const Lock lock = makeLock(site, Catalog({s.plugins}));
-        writeLock(site.lockFile, lock);
-        tamper(s.plugin("cdn"));
+        const Lock lock = lockThenTamperCdn(s, site);
         const Catalog after({s.plugins});
         assertLines({s.lockFile() + ":5: plugin 'cdn': " + s.plugin("cdn") + " has sha256 " + sha256File(s.plugin("cdn")) +
                      ", the lock expects " + lock.plugins[0].sha256 + "; reinstall the locked version or run `keel lock " + s.site + "`"},
@@ -249,9 +255,7 @@ public:
     void testTamperedPluginIsNotOpenedUnderItsLock() {
         Setup s;
         const SiteConfig site = loadSite(s.site);
-        const Lock lock = makeLock(site, Catalog({s.plugins}));
-        writeLock(site.lockFile, lock);
-        tamper(s.plugin("cdn"));
+        const Lock lock = lockThenTamperCdn(s, site);
         std::set<std::string> pinned;
         for (const auto& p : readLock(site.lockFile).plugins) pinned.insert(p.sha256);
         const Catalog after({s.plugins}, pinned);
