@@ -35,8 +35,8 @@ Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<st
         std::sort(files.begin(), files.end());
         for (const auto& file : files) {
             try {
+                std::string hash;
                 if (allowedSha256) {
-                    std::string hash;
                     try {
                         hash = sha256File(file);
                     } catch (const std::runtime_error& e) {
@@ -50,6 +50,7 @@ Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<st
                     }
                 }
                 PluginLibraryPtr library = PluginLibrary::open(file);
+                if (!hash.empty()) sha256_.emplace(library->path(), std::move(hash));
                 auto [it, inserted] = byName_.emplace(library->name(), library);
                 if (!inserted && it->second != library) {
                     std::string message = "duplicate plugin name '" + library->name() + "': " + it->second->path() +
@@ -62,6 +63,11 @@ Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<st
             }
         }
     }
+}
+
+std::string Catalog::sha256(const PluginLibrary& library) const {
+    const auto it = sha256_.find(library.path());
+    return it != sha256_.end() ? it->second : sha256File(library.path());
 }
 
 PluginLibraryPtr Catalog::find(const std::string& name) const {

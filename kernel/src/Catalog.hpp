@@ -29,6 +29,8 @@ public:
     };
     /// Files left unopened because no lock pins their hash.
     const std::vector<Skipped>& skipped() const { return skipped_; }
+    /// The sha256 of `library`'s file: the one taken before it was opened, else read now.
+    std::string sha256(const PluginLibrary& library) const;
 
     const std::vector<std::string>& directories() const { return directories_; }
     /// The library named `name`, or nullptr.
@@ -52,6 +54,7 @@ private:
     std::vector<std::string> problems_;
     std::map<std::string, std::string> duplicates_;
     std::vector<Skipped> skipped_;
+    std::map<std::string, std::string> sha256_; // by library path, when hashed before opening
 };
 
 std::vector<std::string> splitPath(const std::string& text);

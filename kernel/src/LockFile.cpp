@@ -143,7 +143,7 @@ Lock makeLock(const SiteConfig& site, const Catalog& catalog) {
     lock.site = site.name;
     for (const auto& library : sitePlugins(site, catalog))
         lock.plugins.push_back({library->name(), library->manifest().version.toString(), abiOf(*library),
-                                fs::path(library->path()).filename().string(), sha256File(library->path())});
+                                fs::path(library->path()).filename().string(), catalog.sha256(*library)});
     return lock;
 }
 
@@ -280,7 +280,7 @@ std::vector<std::string> checkLock(const SiteConfig& site, const Catalog& catalo
         const std::string version = library.manifest().version.toString();
         if (version != locked.version) {
             d.atLine("", path, who + "locked " + locked.version + ", installed " + version + " (" + library.path() + ")");
-        } else if (const std::string actual = sha256File(library.path()); actual != locked.sha256) {
+        } else if (const std::string actual = catalog.sha256(library); actual != locked.sha256) {
             d.atLine("", path, who + library.path() + " has sha256 " + actual + ", the lock expects " + locked.sha256 +
                                    "; reinstall the locked version or run " + keelLock(site));
         }
