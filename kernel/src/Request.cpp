@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <tuple>
 #include <ctime>
+#include <tuple>
 
 #include "Json.hpp"
 #include "LagMonitor.hpp"
@@ -55,9 +55,13 @@ std::string_view reasonCode(int status) {
 
 } // namespace
 
+bool pathNeedsDecoding(std::string_view raw) {
+    return std::find_if(raw.begin(), raw.end(), [](char c) { return c == '%' || c == '\0'; }) != raw.end();
+}
+
 bool decodePath(std::string_view raw, std::string& out) {
     // Most paths have no escape: one scan for '%' and NUL, one copy.
-    if (std::find_if(raw.begin(), raw.end(), [](char c) { return c == '%' || c == '\0'; }) == raw.end()) {
+    if (!pathNeedsDecoding(raw)) {
         out.assign(raw);
         return true;
     }
@@ -233,7 +237,7 @@ void keel_request::begin() {
 
     // A path without escapes is viewed where it is (in strings_); only a decoded one is copied.
     bool valid = true;
-    if (std::find_if(rawPath.begin(), rawPath.end(), [](char c) { return c == '%' || c == '\0'; }) == rawPath.end()) {
+    if (!keel::kernel::pathNeedsDecoding(rawPath)) {
         path_ = rawPath;
     } else {
         valid = keel::kernel::decodePath(rawPath, decodedPath_);

@@ -15,6 +15,9 @@ class CompiledSite;
 struct CompiledRoute;
 struct Step;
 
+/// Whether a request path holds a '%' escape or a NUL, so decodePath has work to do (else
+/// the path is used as it is).
+bool pathNeedsDecoding(std::string_view raw);
 /// Percent-decodes a request path. Returns false for an invalid escape or an encoded NUL
 /// (the request is refused with 400 before any step sees it).
 bool decodePath(std::string_view raw, std::string& out);
