@@ -53,8 +53,6 @@ inline bool allIn(const bool (&table)[256], std::string_view s) {
     return ok;
 }
 
-/// RFC 9110 token characters (header names, methods).
-inline bool isTokenChar(unsigned char c) { return kChars.token[c]; }
 /// A non-empty token.
 bool isToken(std::string_view s);
 /// A field value safe to send: visible characters, obs-text, SP and HTAB only.
