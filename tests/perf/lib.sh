@@ -116,11 +116,17 @@ us_of() {
     printf "%.0f", n * m }'
 }
 
-# median_of NUMBER...: the median (the mean of the middle two for an even count).
-median_of() {
-  printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "na";
-    else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+# median_fmt FORMAT NUMBER...: the median (the mean of the middle two for an even count),
+# printed with the awk printf FORMAT; "na" for no numbers.
+median_fmt() {
+  local format=$1
+  shift
+  printf "%s\n" "$@" | sort -g | awk -v f="$format" 'NF { v[++n] = $1 } END { if (n == 0) { print "na"; exit }
+    m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2; printf f "\n", m }'
 }
+
+# median_of NUMBER...: the median, rounded to an integer (microseconds, bytes).
+median_of() { median_fmt "%.0f" "$@"; }
 
 declare -A best_cpu best_line p99s cpus
 # measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
@@ -172,8 +178,7 @@ round_ratio() {
   read -r -a b <<<"${cpus[$2]}"
   r=()
   for i in "${!a[@]}"; do r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN{ printf "%.4f", x / y }')"); done
-  printf "%s\n" "${r[@]}" | sort -g | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'
+  median_fmt "%.2f" "${r[@]}"
 }
 
 # Writes $tmp/nginx/nginx.conf for a peer run: one process, no access log, temporary files
