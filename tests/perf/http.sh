@@ -5,7 +5,9 @@
 # pinned to CPU 0, `wrk -t1 -c64 -d5s --latency`, one server after the other; the figure
 # that matters is server CPU-microseconds per request (utime+stime of the server process
 # over the run / requests served). Peers: the limit server (raw epoll, canned response),
-# nginx (`return 200`, one process), Node (http.createServer), keel (`keel run sites/bench`).
+# uv-hello (tests/perf/uv-hello.c: keel's libuv and llhttp with a canned response, no
+# routing: the floor of keel's own stack), nginx (`return 200`, one process), Node
+# (http.createServer), keel (`keel run sites/bench`).
 #
 # Three parts:
 #   1. plain   /plain over keep-alive: req/s, p99, CPU-us/request, ratio to the limit server
@@ -19,19 +21,24 @@
 #              judged by the same-round median ratio); a PASS/FAIL line
 #
 # usage: tests/perf/http.sh [BUILD_DIR]            (default: <repo>/build)
-# env:   DUR (5), CONNS (64), IDLE (10000), PARTS ("plain idle tls"), ROUNDS (3: each server's
-#        round with the least CPU per request counts; the servers take turns within a round),
-#        KEEL_SHARED_DIR (<repo>/../shared, for bench/limit-server.c), PORT_BASE (18080)
+# env:   DUR (1), CONNS (64), IDLE (10000), PARTS ("plain idle tls"), ROUNDS (25; the servers
+#        take turns within a round), KEEL_SHARED_DIR (<repo>/../shared, for
+#        bench/limit-server.c), PORT_BASE (18080)
+# Short turns, many rounds: the reference method runs each server once for 5 s, but a shared
+# machine's speed drifts over tens of seconds, and a ratio of two runs taken apart drifts
+# with it. 25 rounds of 1-second turns keep the servers of a round seconds apart; two such
+# runs gave the same medians (keel/limit 1.26x and 1.26x), where five 5-second runs had
+# ranged from 1.13x to 1.31x.
 # Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
 # is written in a temporary folder (the system's nginx service is not used).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-dur=${DUR:-5}
+dur=${DUR:-1}
 conns=${CONNS:-64}
 idle=${IDLE:-10000}
 parts=${PARTS:-plain idle tls}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-25}
 base=${PORT_BASE:-18080}
 
 need_limit_server
@@ -43,11 +50,14 @@ need_two_cpus
 raise_nofile
 
 p_limit=$base p_nginx=$((base + 1)) p_node=$((base + 2)) p_keel=$((base + 3))
-t_nginx=$((base + 4)) t_keel=$((base + 5))
+t_nginx=$((base + 4)) t_keel=$((base + 5)) p_uv=$((base + 6))
+uv_hello="$build/tests/perf/keel-uv-hello"
+[ -x "$uv_hello" ] || fail "no $uv_hello: build with -DKEEL_BUILD_PERF=ON (the default)"
 
 
 # --- the servers ------------------------------------------------------------------------
 start_limit_server "$p_limit"
+taskset -c 1 "$uv_hello" "$p_uv" & pids+=($!); pid_uv=$!
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench.test \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
@@ -86,7 +96,7 @@ sed -e "s#\"address\": \"127.0.0.1:8080\"#\"address\": \"127.0.0.1:$t_keel\", \"
 taskset -c 1 "$keel" --log-level warn run "$tmp/site-tls.json" --no-lock & pids+=($!)
 pid_keel_tls=$!
 
-for p in "$p_limit:limit-server" "$p_nginx:nginx" "$p_node:node" "$p_keel:keel" "$t_nginx:nginx tls" "$t_keel:keel tls"; do
+for p in "$p_limit:limit-server" "$p_uv:uv-hello" "$p_nginx:nginx" "$p_node:node" "$p_keel:keel" "$t_nginx:nginx tls" "$t_keel:keel tls"; do
   wait_port "${p%%:*}" "${p#*:}"
 done
 
@@ -97,14 +107,14 @@ echo "# keel $("$keel" version | head -1 | cut -d' ' -f2), $(nginx -v 2>&1 | cut
 if [[ " $parts " == *" plain "* ]]; then
   echo
   echo "## GET /plain, keep-alive (12-byte body)"
-  measure "limit-server http://127.0.0.1:$p_limit/plain $pid_limit" "nginx http://127.0.0.1:$p_nginx/plain $pid_nginx" \
+  measure "limit-server http://127.0.0.1:$p_limit/plain $pid_limit" "uv-hello http://127.0.0.1:$p_uv/plain $pid_uv" "nginx http://127.0.0.1:$p_nginx/plain $pid_nginx" \
           "node http://127.0.0.1:$p_node/plain $pid_node" "keel http://127.0.0.1:$p_keel/plain $pid_keel"
   limit=${best_cpu[limit-server]}
   echo "(req/s, p99 and cpu-us/req from each server's round with the least CPU per request;"
   echo " median p99 over all $rounds rounds)"
   printf "%-14s %12s %10s %12s %8s %12s  %s\n" server req/s p99 cpu-us/req ratio "median p99" errors
   declare -A median_p99
-  for name in limit-server nginx node keel; do
+  for name in limit-server uv-hello nginx node keel; do
     read -r rps p99 cpu _ err <<<"${best_line[$name]}"
     ratio=$(awk -v a="$cpu" -v b="$limit" 'BEGIN{ printf "%.2f", a/b }')
     # shellcheck disable=SC2086 # the rounds' figures, one word each
@@ -113,7 +123,8 @@ if [[ " $parts " == *" plain "* ]]; then
   done
   same=$(round_ratio keel limit-server)
   echo "per-round CPU ratios (median over the rounds): keel/limit ${same}x," \
-       "nginx/limit $(round_ratio nginx limit-server)x, keel/nginx $(round_ratio keel nginx)x"
+       "nginx/limit $(round_ratio nginx limit-server)x, keel/nginx $(round_ratio keel nginx)x," \
+       "uv-hello/limit $(round_ratio uv-hello limit-server)x, keel/uv-hello $(round_ratio keel uv-hello)x"
   # The verdict takes the same-round median: a best round of the limit server that fell in a
   # slow spell would make the ratio of best rounds look better than it is.
   awk -v r="$same" -v kp="${median_p99[keel]}" -v np="${median_p99[nginx]}" 'BEGIN{
