@@ -733,20 +733,7 @@ bool Connection::beginRequest() {
         return false;
     }
     // Absolute form ("http://example.com/p"): its authority names the host (RFC 9112 3.2.2).
-    if (!target.empty() && target.front() != '/' && target != "*") {
-        const auto scheme = target.find("://");
-        if (scheme == std::string_view::npos) {
-            refuse(400, "BAD_REQUEST", "the request target is neither a path nor an absolute URI");
-            return false;
-        }
-        std::string_view authority = target.substr(scheme + 3);
-        authority = authority.substr(0, authority.find_first_of("/?#"));
-        if (authority.find('@') != std::string_view::npos) {
-            refuse(400, "BAD_REQUEST", "user information in the request target");
-            return false;
-        }
-        host = authority;
-    }
+    if (!target.empty() && target.front() != '/' && !absoluteFormHost(target, host)) return false;
     if (!isHostText(host)) {
         refuse(400, "BAD_REQUEST", "invalid Host");
         return false;
@@ -766,76 +753,27 @@ bool Connection::beginRequest() {
     expectsBody_ = chunked || contentLength > 0;
     // HTTP/1.0 clients' Expect is ignored (RFC 9110 10.1.1); 1.1 ones get 417 for anything
     // but 100-continue.
-    if (expects > 0 && versionMinor_ == 1) {
-        if (expects > 1 || !equalsIgnoreCase(trim(expect), "100-continue")) {
-            refuse(417, "EXPECTATION_FAILED", "only Expect: 100-continue is understood");
-            return false;
-        }
-        expectContinue_ = expectsBody_;
-    }
+    if (expects > 0 && versionMinor_ == 1 && !acceptExpect(expect, expects)) return false;
     // An Upgrade or CONNECT is answered as plain HTTP; what the client sends after it may
     // not be HTTP, so the connection ends with that response.
     if (parser_.upgrade) closeAfter_ = true;
 
     // The site: the Host named exactly, else the address's default unless its site asks
     // for 421 or 404 on unknown names.
-    const keel_str address{listener_->address().data(), listener_->address().size()};
-    const keel_str hostStr{host.data(), host.size()};
     keel_site* site = nullptr;
-    if (listener_->cachedSite(host, server.generation(), site, settings_)) {
-    } else if ((site = transport->site_for(ctx(), address, hostStr, 1)) != nullptr) {
-        const keel_str name = transport->site_name(site);
-        settings_ = server.settingsFor(std::string_view(name.ptr, name.len));
-        if (!settings_) settings_ = listener_->defaults();
-        listener_->rememberSite(host, server.generation(), site, settings_);
-    } else {
-        keel_site* fallback = transport->site_for(ctx(), address, hostStr, 0);
-        SiteSettingsPtr fallbackSettings;
-        if (fallback != nullptr) {
-            const keel_str name = transport->site_name(fallback);
-            fallbackSettings = server.settingsFor(std::string_view(name.ptr, name.len));
-        }
-        const UnknownHost policy =
-            (fallbackSettings ? fallbackSettings : listener_->defaults())->config.unknownHost;
-        if (fallback == nullptr || policy == UnknownHost::misdirected) {
-            refuse(421, "MISDIRECTED_REQUEST", "no site here answers for this host");
-            return false;
-        }
-        if (policy == UnknownHost::notFound) {
-            refuse(404, "NOT_FOUND", "no site here answers for this host");
-            return false;
-        }
-        site = fallback;
-        settings_ = fallbackSettings ? fallbackSettings : listener_->defaults();
-    }
+    if (!listener_->cachedSite(host, server.generation(), site, settings_) &&
+        (site = lookUpSite(host)) == nullptr)
+        return false;
     const Config& config = settings_->config;
 
     // Behind a trusted proxy, the client is the nearest untrusted address it forwarded for,
     // and the proxy's request id is kept.
     std::string_view client(peerText_, peerTextLength_);
     char forwarded[64];
-    const bool trusted = !config.trustedProxies.empty() && config.trusts(peerFamily_, peer_);
-    if (trusted) {
-        if (!forwardedFor.empty()) {
-            std::string_view rest = forwardedFor;
-            while (!rest.empty()) {
-                const auto comma = rest.rfind(',');
-                const std::string_view item =
-                    trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
-                rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
-                int family = 0;
-                unsigned char ip[16];
-                if (!parseIp(item, family, ip)) break; // garbage: stop at the last good hop
-                if (::inet_ntop(family, ip, forwarded, sizeof forwarded) != nullptr)
-                    client = forwarded;
-                if (!config.trusts(family, ip)) break;
-            }
-        }
-        requestId = trim(requestId);
-        if (!isRequestId(requestId)) requestId = {};
-    } else {
+    if (!config.trustedProxies.empty() && config.trusts(peerFamily_, peer_))
+        behindProxy(config, forwardedFor, forwarded, client, requestId);
+    else
         requestId = {};
-    }
     // Ours, not the kernel's: formatting them here is cheaper than its snprintf.
     if (requestId.empty()) requestId = server.nextRequestId();
 
@@ -852,20 +790,8 @@ bool Connection::beginRequest() {
                                  expectContinue_ ? 1 : 0};
     const bool wantsRequest = server.wants(ctx(), Server::Topic::request);
     const bool wantsContinue = expectContinue_ && server.wants(ctx(), Server::Topic::checkContinue);
-    if (wantsRequest || wantsContinue) {
-        const keel_str siteName = transport->site_name(site);
-        std::string json = "{\"site\":";
-        appendJsonString(json, std::string_view(siteName.ptr, siteName.len));
-        json += ",\"method\":";
-        appendJsonString(json, methodView);
-        json += ",\"target\":";
-        appendJsonString(json, target);
-        json += ",\"remote\":";
-        appendJsonString(json, client);
-        json += "}";
-        if (wantsContinue) server.publish(ctx(), Server::Topic::checkContinue, json);
-        if (wantsRequest) server.publish(ctx(), Server::Topic::request, json);
-    }
+    if (wantsRequest || wantsContinue)
+        publishRequest(site, methodView, target, client, wantsRequest, wantsContinue);
 
     phase_ = Phase::body;
     headBytes_ = 0; // trailers count afresh
@@ -882,6 +808,103 @@ bool Connection::beginRequest() {
     head_ = nullptr;
     if (responseEnded_) releaseRequest();
     return true;
+}
+
+// The rare parts of a request head, out of beginRequest's way (cold: laid out apart from
+// the path every request takes).
+
+bool Connection::absoluteFormHost(std::string_view target, std::string_view& host) {
+    if (target == "*") return true;
+    const auto scheme = target.find("://");
+    if (scheme == std::string_view::npos) {
+        refuse(400, "BAD_REQUEST", "the request target is neither a path nor an absolute URI");
+        return false;
+    }
+    std::string_view authority = target.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (authority.find('@') != std::string_view::npos) {
+        refuse(400, "BAD_REQUEST", "user information in the request target");
+        return false;
+    }
+    host = authority;
+    return true;
+}
+
+bool Connection::acceptExpect(std::string_view expect, int expects) {
+    if (expects > 1 || !equalsIgnoreCase(trim(expect), "100-continue")) {
+        refuse(417, "EXPECTATION_FAILED", "only Expect: 100-continue is understood");
+        return false;
+    }
+    expectContinue_ = expectsBody_;
+    return true;
+}
+
+keel_site* Connection::lookUpSite(std::string_view host) {
+    Server& server = Server::get();
+    const keel_transport_api* transport = server.transport();
+    const keel_str address{listener_->address().data(), listener_->address().size()};
+    const keel_str hostStr{host.data(), host.size()};
+    if (keel_site* site = transport->site_for(ctx(), address, hostStr, 1); site != nullptr) {
+        const keel_str name = transport->site_name(site);
+        settings_ = server.settingsFor(std::string_view(name.ptr, name.len));
+        if (!settings_) settings_ = listener_->defaults();
+        listener_->rememberSite(host, server.generation(), site, settings_);
+        return site;
+    }
+    keel_site* fallback = transport->site_for(ctx(), address, hostStr, 0);
+    SiteSettingsPtr fallbackSettings;
+    if (fallback != nullptr) {
+        const keel_str name = transport->site_name(fallback);
+        fallbackSettings = server.settingsFor(std::string_view(name.ptr, name.len));
+    }
+    const UnknownHost policy =
+        (fallbackSettings ? fallbackSettings : listener_->defaults())->config.unknownHost;
+    if (fallback == nullptr || policy == UnknownHost::misdirected) {
+        refuse(421, "MISDIRECTED_REQUEST", "no site here answers for this host");
+        return nullptr;
+    }
+    if (policy == UnknownHost::notFound) {
+        refuse(404, "NOT_FOUND", "no site here answers for this host");
+        return nullptr;
+    }
+    settings_ = fallbackSettings ? fallbackSettings : listener_->defaults();
+    return fallback;
+}
+
+void Connection::behindProxy(const Config& config, std::string_view forwardedFor,
+                             char (&forwarded)[64], std::string_view& client,
+                             std::string_view& requestId) {
+    std::string_view rest = forwardedFor;
+    while (!rest.empty()) {
+        const auto comma = rest.rfind(',');
+        const std::string_view item =
+            trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+        int family = 0;
+        unsigned char ip[16];
+        if (!parseIp(item, family, ip)) break; // garbage: stop at the last good hop
+        if (::inet_ntop(family, ip, forwarded, sizeof forwarded) != nullptr) client = forwarded;
+        if (!config.trusts(family, ip)) break;
+    }
+    requestId = trim(requestId);
+    if (!isRequestId(requestId)) requestId = {};
+}
+
+void Connection::publishRequest(keel_site* site, std::string_view method, std::string_view target,
+                                std::string_view client, bool request, bool checkContinue) {
+    Server& server = Server::get();
+    const keel_str siteName = server.transport()->site_name(site);
+    std::string json = "{\"site\":";
+    appendJsonString(json, std::string_view(siteName.ptr, siteName.len));
+    json += ",\"method\":";
+    appendJsonString(json, method);
+    json += ",\"target\":";
+    appendJsonString(json, target);
+    json += ",\"remote\":";
+    appendJsonString(json, client);
+    json += "}";
+    if (checkContinue) server.publish(ctx(), Server::Topic::checkContinue, json);
+    if (request) server.publish(ctx(), Server::Topic::request, json);
 }
 
 void Connection::respondDirect(int status, std::string_view code, std::string_view message) {

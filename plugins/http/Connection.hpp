@@ -105,11 +105,22 @@ private:
     int onBody(const char* at, std::size_t length);
     int onMessageComplete();
     /// Refuses the request with `status` (the parser stops; the connection closes after).
-    int refuse(int status, std::string_view code, std::string_view message);
+    [[gnu::cold]] int refuse(int status, std::string_view code, std::string_view message);
     void parserError(llhttp_errno_t error);
 
     // --- requests ----------------------------------------------------------------------
     bool beginRequest();
+    [[gnu::cold]] bool absoluteFormHost(std::string_view target, std::string_view& host);
+    [[gnu::cold]] bool acceptExpect(std::string_view expect, int expects);
+    /// The site for a Host the listener has not cached (or the refusal); sets settings_.
+    [[gnu::cold]] keel_site* lookUpSite(std::string_view host);
+    /// Behind a trusted proxy: the client it forwarded for, and its request id if valid.
+    [[gnu::cold]] void behindProxy(const Config& config, std::string_view forwardedFor,
+                                   char (&forwarded)[64], std::string_view& client,
+                                   std::string_view& requestId);
+    [[gnu::cold]] void publishRequest(keel_site* site, std::string_view method,
+                                      std::string_view target, std::string_view client,
+                                      bool request, bool checkContinue);
     bool headCountsAgainst(std::size_t bytes);
     void respondDirect(int status, std::string_view code, std::string_view message);
     void releaseRequest();
