@@ -13,17 +13,21 @@ void LagMonitor::start(uv_loop_t* loop, std::uint64_t resolutionMs) {
         timer_.data = this;
         initialised_ = true;
     }
+    resolutionMs_ = resolutionMs;
     resolutionNs_ = resolutionMs * 1000000;
     expectedNs_ = uv_hrtime() + resolutionNs_;
     uv_timer_start(&timer_, &LagMonitor::onSample, resolutionMs, resolutionMs);
     uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
     running_ = true;
+    resting_ = false;
+    callbacksSeen_ = callbacks_;
 }
 
 void LagMonitor::stop() {
     if (!initialised_) return;
     uv_timer_stop(&timer_);
     running_ = false;
+    resting_ = false;
 }
 
 void LagMonitor::onSample(uv_timer_t* timer) {
@@ -32,6 +36,24 @@ void LagMonitor::onSample(uv_timer_t* timer) {
     // A late wake-up is the delay; an early one (clock granularity) counts as zero.
     self->delays_.record(now > self->expectedNs_ ? now - self->expectedNs_ : 0);
     self->expectedNs_ = now + self->resolutionNs_;
+    // Nothing ran for a whole period: the loop is idle, and the sampler rests until a
+    // callback runs (callbackFinished wakes it).
+    if (self->callbacks_ == self->callbacksSeen_) {
+        uv_timer_stop(&self->timer_);
+        self->resting_ = true;
+    }
+    self->callbacksSeen_ = self->callbacks_;
+}
+
+void LagMonitor::wake(std::uint64_t callbackNs) {
+    if (!running_) return;
+    resting_ = false;
+    // Whatever arrived while this callback ran waited for it: its run time is the delay
+    // the sampler would have seen.
+    delays_.record(callbackNs);
+    expectedNs_ = uv_hrtime() + resolutionNs_;
+    callbacksSeen_ = callbacks_;
+    uv_timer_start(&timer_, &LagMonitor::onSample, resolutionMs_, resolutionMs_);
 }
 
 void LagMonitor::reset() {

@@ -18,7 +18,10 @@ namespace keel::kernel {
 /// Node's monitorEventLoopDelay plus blame: a timer samples how late the loop wakes it
 /// (the histogram, in nanoseconds), and every callback the loop invokes is timed so that one
 /// running longer than the threshold is logged with the name of the plugin that owns it.
-/// Loop thread only.
+/// The sampler rests while the loop is idle: a sample that finds no callback ran since the
+/// one before stops the timer, and the next callback restarts it (recording its own run
+/// time, the delay it caused, as a sample). An idle server is not woken 100 times a second
+/// to learn that nothing is late. Loop thread only.
 class LagMonitor {
 public:
     struct Block {
@@ -47,6 +50,8 @@ public:
     void start(uv_loop_t* loop, std::uint64_t resolutionMs = 10);
     void stop();
     bool running() const { return running_; }
+    /// Whether the sampling timer is armed (false while started but resting on an idle loop).
+    bool sampling() const { return running_ && !resting_; }
 
     /// Callbacks longer than this are reported (default 100 ms; 0 disables reports).
     void setBlockThresholdMs(std::uint64_t ms) { thresholdNs_ = ms * 1000000; }
@@ -72,6 +77,8 @@ public:
         const std::uint64_t own = durationNs > inner ? durationNs - inner : 0;
         attributed_ = attributedBefore + (durationNs > inner ? durationNs : inner);
         if (thresholdNs_ != 0 && own > thresholdNs_) report(owner, what, own);
+        ++callbacks_;
+        if (resting_) [[unlikely]] wake(durationNs);
     }
 
     /// A one-line summary: "loop delay: min 0.01 ms, max ..., mean ..., p50 ..., p90 ..., p99 ...".
@@ -80,10 +87,16 @@ public:
 private:
     void report(const Owner* owner, const char* what, std::uint64_t durationNs);
     static void onSample(uv_timer_t* timer);
+    /// A callback ran while the sampler rested: arm it again.
+    void wake(std::uint64_t callbackNs);
 
     uv_timer_t timer_{};
     bool initialised_ = false;
     bool running_ = false;
+    bool resting_ = false;
+    std::uint64_t callbacks_ = 0;     // callbacks finished so far
+    std::uint64_t callbacksSeen_ = 0; // ... as of the last sample
+    std::uint64_t resolutionMs_ = 10;
     std::uint64_t resolutionNs_ = 10000000;
     std::uint64_t expectedNs_ = 0;
     std::uint64_t thresholdNs_ = 100000000;

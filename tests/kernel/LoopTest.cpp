@@ -26,6 +26,7 @@ class LoopTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testOffloadWorkThatThrows);
     CPPUNIT_TEST(testWhenOffloadsDoneWaitsForTheOwnersWork);
     CPPUNIT_TEST(testHeavyCpuBlockingDelaysTimerAndIsReported);
+    CPPUNIT_TEST(testLagSamplerRestsWhileTheLoopIsIdle);
     CPPUNIT_TEST(testThrowingCallbackIsLoggedAndLoopGoesOn);
     CPPUNIT_TEST(testClearOwnerEndsItsCallbacks);
     CPPUNIT_TEST(testSignalsStopGracefullyThenForce);
@@ -288,6 +289,32 @@ public:
         CPPUNIT_ASSERT(loop.lag().delays().count() >= 1);
         CPPUNIT_ASSERT(loop.lag().delays().max() >= 150000000ULL);
         CPPUNIT_ASSERT(loop.lag().summary().find("p99") != std::string::npos);
+    }
+
+    // An idle loop is not woken to sample its delay: the sampler (here every millisecond)
+    // stops after a period with no callback, and the next callback arms it again.
+    void testLagSamplerRestsWhileTheLoopIsIdle() {
+        Loop loop;
+        loop.lag().start(loop.uv(), 1);
+        CPPUNIT_ASSERT(loop.lag().sampling());
+        bool restingAt60 = false;
+        bool sampledAfterIt = false;
+        bool restingAt120 = false;
+        loop.setTimeout(60, [&] {
+            restingAt60 = !loop.lag().sampling();
+            // Ticks run once the callback finished, which woke the sampler.
+            loop.nextTick([&] { sampledAfterIt = loop.lag().sampling(); });
+        });
+        loop.setTimeout(120, [&] { restingAt120 = !loop.lag().sampling(); });
+        CPPUNIT_ASSERT(runWithDeadline(loop));
+        CPPUNIT_ASSERT(restingAt60);
+        CPPUNIT_ASSERT(sampledAfterIt);
+        CPPUNIT_ASSERT(restingAt120);
+        // A sampler that never rested would have taken about 120 samples.
+        CPPUNIT_ASSERT(loop.lag().delays().count() >= 2);
+        CPPUNIT_ASSERT(loop.lag().delays().count() < 20);
+        loop.lag().stop();
+        CPPUNIT_ASSERT(!loop.lag().sampling());
     }
 
     void testThrowingCallbackIsLoggedAndLoopGoesOn() {
