@@ -949,6 +949,7 @@ void Connection::releaseRequest() {
         log.write(entry, log.format() == AccessLogConfig::Format::json
                              ? server.clock().isoTime(now)
                              : server.clock().logTime(now));
+        if (log.pending()) server.logsPending();
     }
     server.transport()->request_release(req);
 }

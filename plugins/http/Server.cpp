@@ -164,10 +164,7 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
     };
     sweepTimer_ = makeTimer();
     deferTimer_ = makeTimer();
-    logTimer_ = makeTimer();
-    uv_timer_start(
-        logTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->flushLogs(); }, kLogFlushMs,
-        kLogFlushMs);
+    logTimer_ = makeTimer(); // armed by logsPending: no wake-ups without access logs to flush
 }
 
 bool Server::siteListed(const keel_host_api* host, keel_ctx* ctx, std::string_view site) const {
@@ -567,6 +564,14 @@ void Server::sweep() {
             c = next;
         }
     });
+}
+
+void Server::logsPending() {
+    // One flush at most kLogFlushMs after the first line that waits; none while idle.
+    if (logTimer_ != nullptr && uv_is_active(reinterpret_cast<uv_handle_t*>(logTimer_)) == 0)
+        uv_timer_start(
+            logTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->flushLogs(); },
+            kLogFlushMs, 0);
 }
 
 void Server::flushLogs() {

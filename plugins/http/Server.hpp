@@ -106,6 +106,9 @@ public:
     BufferPool& buffers() { return buffers_; }
     HeadScratch* takeHead();
     void giveHead(HeadScratch* head);
+    /// An access log line is buffered: it is flushed within a second (no timer runs while
+    /// nothing waits, so an idle server is not woken for it).
+    void logsPending();
     /// The shared read buffer (every read is consumed before the next one starts).
     char* readBuffer() { return readBuffer_.get(); }
     static constexpr std::size_t kReadBufferSize = 64 * 1024;

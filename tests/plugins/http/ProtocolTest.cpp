@@ -4,6 +4,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "SiteHarness.hpp"
 
@@ -82,6 +83,7 @@ class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testGracefulStop);
     CPPUNIT_TEST(testEvents);
     CPPUNIT_TEST(testAccessLogAndTrustedProxy);
+    CPPUNIT_TEST(testAccessLogIsFlushedWhileServing);
     CPPUNIT_TEST(testIpv6);
     CPPUNIT_TEST(testReloadFollowsTheManifest);
     CPPUNIT_TEST_SUITE_END();
@@ -695,6 +697,29 @@ public:
         CPPUNIT_ASSERT(has(events[2].second, R"("site":"t","method":"POST","target":"/echo")"));
         for (auto id : subs)
             h.bus().unsubscribe(id);
+    }
+
+    // Buffered lines reach the file within a second of being written, while the server
+    // keeps running (the flush timer is armed by the first waiting line).
+    void testAccessLogIsFlushedWhileServing() {
+        char pattern[] = "/tmp/keel-http-access-XXXXXX";
+        const std::string dir = ::mkdtemp(pattern);
+        const std::string path = dir + "/live.log";
+        SiteHarness h({site(R"({"access_log": {"path": ")" + path + R"("}})")});
+        RawClient c(h, h.port());
+        c.send(get("/plain"));
+        c.reply();
+        auto contents = [&] {
+            std::ifstream in(path);
+            std::stringstream all;
+            all << in.rdbuf();
+            return all.str();
+        };
+        // The loop runs (and blocks until its next timer) while the file is checked.
+        CPPUNIT_ASSERT_MESSAGE(
+            "no access log line within 5 s",
+            h.runUntil([&] { return has(contents(), "\"GET /plain HTTP/1.1\" 200 "); }, 5000));
+        CPPUNIT_ASSERT(h.stop());
     }
 
     void testAccessLogAndTrustedProxy() {
