@@ -111,16 +111,9 @@ using keel::kernel::logError;
 
 namespace {
 
-/// Free lists of the loop thread (thread-local, so a test creating requests on another
-/// thread is safe): request objects' memory, and emptied buffers with their capacity.
-/// Bounded, and a buffer that grew past kKeptCapacity (a request with huge headers) is
-/// freed rather than kept.
-struct Spare {
-    std::unique_ptr<char[]> strings;
-    std::size_t stringsCapacity;
-    std::vector<std::pair<std::string_view, std::string_view>> headers;
-    std::vector<std::pair<std::string, std::string>> responseHeaders;
-};
+/// The loop thread's free list of finished requests (thread-local, so a test creating
+/// requests on another thread is safe). Bounded, and a request whose buffers grew past
+/// kKeptCapacity (huge headers or body) is freed rather than kept.
 #if defined(__SANITIZE_ADDRESS__)
 // Under AddressSanitizer nothing is kept: every request is really freed, so a use after
 // free is still caught.
@@ -137,11 +130,10 @@ constexpr std::size_t kKeptCapacity = 8192;
 thread_local bool recyclerGone = false;
 
 struct Recycler {
-    std::vector<void*> memory;
-    std::vector<Spare> spares;
+    std::vector<keel_request*> requests;
     ~Recycler() {
         recyclerGone = true;
-        for (void* p : memory) ::operator delete(p);
+        for (keel_request* r : requests) delete r;
     }
 };
 thread_local Recycler recycler;
@@ -150,50 +142,86 @@ bool recycling() { return kRecycle && !recyclerGone; }
 
 } // namespace
 
-void* keel_request::operator new(std::size_t size) {
-    if (recycling() && size == sizeof(keel_request) && !recycler.memory.empty()) {
-        void* p = recycler.memory.back();
-        recycler.memory.pop_back();
-        return p;
-    }
-    return ::operator new(size);
+keel_request* keel_request::create(std::shared_ptr<const Site> site, const keel_request_info& info,
+                                   const keel_transport_vtable* transport, void* conn) {
+    if (!recycling() || recycler.requests.empty()) return new keel_request(std::move(site), info, transport, conn);
+    keel_request* r = recycler.requests.back();
+    recycler.requests.pop_back();
+    r->site_ = std::move(site);
+    r->transport_ = transport;
+    r->conn_ = conn;
+    r->contentLength_ = info.content_length;
+    r->expectContinue_ = info.expect_continue != 0;
+    r->adopt(info);
+    return r;
 }
 
-void keel_request::operator delete(void* p, std::size_t size) {
-    if (recycling() && size == sizeof(keel_request) && recycler.memory.size() < kKeptRequests) {
-        if (recycler.memory.capacity() == 0) recycler.memory.reserve(kKeptRequests);
-        recycler.memory.push_back(p);
-        return;
-    }
-    ::operator delete(p);
-}
-
-keel_request::~keel_request() {
-    if (!recycling()) return;
-    auto& spares = recycler.spares;
-    if (spares.size() >= kKeptRequests || stringsCapacity_ > kKeptCapacity ||
+void keel_request::destroy() {
+    if (!recycling() || recycler.requests.size() >= kKeptRequests || stringsCapacity_ > kKeptCapacity ||
         headers_.capacity() * sizeof headers_[0] > kKeptCapacity ||
-        responseHeaders_.capacity() * sizeof responseHeaders_[0] > kKeptCapacity)
+        responseHeaders_.capacity() * sizeof responseHeaders_[0] > kKeptCapacity || body_.capacity() > kKeptCapacity ||
+        decodedPath_.capacity() > kKeptCapacity) {
+        delete this;
         return;
-    if (spares.capacity() == 0) spares.reserve(kKeptRequests);
+    }
+    recycle();
+    if (recycler.requests.capacity() == 0) recycler.requests.reserve(kKeptRequests);
+    recycler.requests.push_back(this);
+}
+
+void keel_request::recycle() {
+    // Every member is listed here. A member added to keel_request changes its size and stops
+    // the build below: reset it here, then update the size.
+    static_assert(sizeof(keel_request) == 504, "keel_request changed: reset the new member in recycle()");
+    site_.reset();
+    transport_ = nullptr;
+    conn_ = nullptr;
+    // strings_ and stringsCapacity_ are kept: the next request's strings reuse them.
+    method_ = target_ = path_ = query_ = client_ = id_ = {};
+    decodedPath_.clear();
     headers_.clear();
+    params_.clear();
+    attributes_.clear();
+    queryParams_.clear();
+    queryParsed_ = false;
+    contentLength_ = 0;
+    expectContinue_ = false;
+    route_ = nullptr;
+    step_ = 0;
+    pending_ = false;
+    running_ = false;
+    allow_.clear();
+    bodyMode_ = BodyMode::none;
+    body_.clear();
+    bodyReceived_ = 0;
+    bodyEnded_ = false;
+    bodyPaused_ = false;
+    continueSent_ = false;
+    deferredBody_ = false;
+    bodyDone_ = nullptr;
+    chunk_ = nullptr;
+    bodyUser_ = nullptr;
+    status_ = 200;
     responseHeaders_.clear();
-    spares.push_back(Spare{std::move(strings_), stringsCapacity_, std::move(headers_), std::move(responseHeaders_)});
+    headSent_ = false;
+    ended_ = false;
+    aborted_ = false;
+    released_ = false;
+    waitingDrain_ = false;
+    drain_ = nullptr;
+    drainUser_ = nullptr;
+    abortFn_ = nullptr;
+    abortUser_ = nullptr;
 }
 
 keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_info& info,
                            const keel_transport_vtable* transport, void* conn)
     : site_(std::move(site)), transport_(transport), conn_(conn), contentLength_(info.content_length),
       expectContinue_(info.expect_continue != 0) {
-    if (recycling() && !recycler.spares.empty()) {
-        auto& spares = recycler.spares;
-        Spare& spare = spares.back();
-        strings_ = std::move(spare.strings);
-        stringsCapacity_ = spare.stringsCapacity;
-        headers_ = std::move(spare.headers);
-        responseHeaders_ = std::move(spare.responseHeaders);
-        spares.pop_back();
-    }
+    adopt(info);
+}
+
+void keel_request::adopt(const keel_request_info& info) {
     const std::string generatedId = info.request_id.len != 0 ? std::string() : keel::kernel::nextRequestId();
     const std::string_view id = info.request_id.len != 0 ? std::string_view(info.request_id.ptr, info.request_id.len)
                                                          : std::string_view(generatedId);
@@ -316,7 +344,7 @@ void keel_request::resume(int result) {
 }
 
 void keel_request::finishIfDone() {
-    if (released_ && !pending_ && !running_) delete this;
+    if (released_ && !pending_ && !running_) destroy();
 }
 
 void keel_request::release() {

@@ -33,15 +33,16 @@ struct keel_request {
 
     keel_request(std::shared_ptr<const Site> site, const keel_request_info& info, const keel_transport_vtable* transport,
                  void* conn);
-    ~keel_request();
+    ~keel_request() = default;
     keel_request(const keel_request&) = delete;
     keel_request& operator=(const keel_request&) = delete;
 
-    // A request's memory, and the capacity of its string buffer and header vectors, are
-    // reused by the next request on the thread (a small free list): a request costs no
-    // allocation once the server is warm.
-    static void* operator new(std::size_t size);
-    static void operator delete(void* p, std::size_t size);
+    /// A request for the transport. Finished requests are kept whole on a small per-thread
+    /// free list (reset, with their buffers' capacity) and handed out again, so a request
+    /// costs no allocation, constructor or destructor once the server is warm. Freed by the
+    /// kernel (finishIfDone).
+    static keel_request* create(std::shared_ptr<const Site> site, const keel_request_info& info,
+                                const keel_transport_vtable* transport, void* conn);
 
     /// Routes and runs the pipeline as far as it goes now.
     void begin();
@@ -128,6 +129,13 @@ struct keel_request {
     void* abortUser_ = nullptr;
 
 private:
+    /// Copies what the transport handed over into strings_ (method, target, client, id,
+    /// headers) and views it from there.
+    void adopt(const keel_request_info& info);
+    /// Back to the state of a new request, keeping the buffers' capacity (the free list).
+    void recycle();
+    /// Frees the request, or keeps it on the free list.
+    void destroy();
     void sendHead(std::int64_t contentLength);
     void finishIfDone();
     void deliverBuffered();

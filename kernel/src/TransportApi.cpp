@@ -32,7 +32,7 @@ keel_str instanceSite(keel_ctx* ctx) {
 
 keel_request* requestBegin(keel_ctx*, keel_site* site, const keel_request_info* info, const keel_transport_vtable* transport,
                            void* conn) {
-    auto* request = new keel_request(site->current, *info, transport, conn);
+    keel_request* request = keel_request::create(site->current, *info, transport, conn);
     request->begin();
     return request;
 }

@@ -58,6 +58,7 @@ void expectRefused(SiteHarness& h, const std::string& request, int status,
 class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ProtocolTest);
     CPPUNIT_TEST(testKeepAliveAndResponseHeaders);
+    CPPUNIT_TEST(testRecycledRequestsStartFresh);
     CPPUNIT_TEST(testHttp10);
     CPPUNIT_TEST(testHeadHasNoBody);
     CPPUNIT_TEST(testPipelinedResponsesInOrder);
@@ -89,6 +90,37 @@ class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // The kernel hands a finished request's object to the next request: nothing of the
+    // first (status, response headers, Allow, body) shows in the next one's response.
+    void testRecycledRequestsStartFresh() {
+        SiteHarness h({site("{}", R"(,
+            {"path": "/made", "use": "respond",
+             "config": {"status": 201, "headers": {"X-Made": "yes"}, "body": "made"}})")});
+        RawClient c(h, h.port());
+        c.send(get("/made"));
+        Reply r = c.reply();
+        CPPUNIT_ASSERT_EQUAL(201, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("yes"), r.header("X-Made"));
+        c.send(get("/plain"));
+        r = c.reply();
+        CPPUNIT_ASSERT_EQUAL(200, r.status);
+        CPPUNIT_ASSERT_MESSAGE(r.raw, !r.has("X-Made"));
+        c.send("DELETE /plain HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        r = c.reply();
+        CPPUNIT_ASSERT_EQUAL(405, r.status);
+        CPPUNIT_ASSERT(r.has("Allow"));
+        c.send(get("/plain"));
+        r = c.reply();
+        CPPUNIT_ASSERT_EQUAL(200, r.status);
+        CPPUNIT_ASSERT_MESSAGE(r.raw, !r.has("Allow"));
+        c.send("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nfirst");
+        CPPUNIT_ASSERT(has(c.reply().body, R"("body":"first")"));
+        c.send("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nsec");
+        CPPUNIT_ASSERT(has(c.reply().body, R"("body":"sec")"));
+        c.send("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
+        CPPUNIT_ASSERT(has(c.reply().body, R"("body":"")"));
+    }
+
     void testKeepAliveAndResponseHeaders() {
         SiteHarness h({site()});
         CPPUNIT_ASSERT(
