@@ -279,6 +279,12 @@ void Loop::whenOffloadsDone(const Owner* owner, Task task) {
     offloadWaiters_[owner] = std::move(task);
 }
 
+std::size_t Loop::offloadsInFlight() const {
+    std::size_t total = 0;
+    for (const auto& [owner, count] : offloads_) total += count;
+    return total;
+}
+
 void Loop::offloadFinished(const Owner* owner) {
     const auto it = offloads_.find(owner);
     if (it == offloads_.end() || --it->second != 0) return;

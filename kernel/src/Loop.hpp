@@ -61,6 +61,8 @@ public:
 
     /// How many of `owner`'s offloads have not had their `done` yet.
     std::size_t offloadsInFlight(const Owner* owner) const;
+    /// How many offloads, of every owner, have not had their `done` yet.
+    std::size_t offloadsInFlight() const;
     /// Runs `task` once `owner` has no offload in flight (at once when it has none). One
     /// waiter per owner: a second call replaces the first. clearOwner drops it. A plugin's
     /// stop completes this way only after the work it offloaded came back, so `done` runs

@@ -249,11 +249,13 @@ public:
         loop.offload([] {}, [&](int) { quickDone("other "); }, &other);
         loop.offload([released] { released.wait(); }, [&](int) { order += "dropped "; }, &dropped);
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), loop.offloadsInFlight(&mine));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), loop.offloadsInFlight());
         loop.whenOffloadsDone(&mine, [&] { order += "waiter "; });
         loop.whenOffloadsDone(&dropped, [&] { order += "never "; });
         loop.clearOwner(&dropped);
         CPPUNIT_ASSERT(runWithDeadline(loop));
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), loop.offloadsInFlight(&mine));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), loop.offloadsInFlight());
         CPPUNIT_ASSERT(order.find("never") == std::string::npos);
         CPPUNIT_ASSERT(order.find("mine1 waiter ") != std::string::npos);
         CPPUNIT_ASSERT(order.find("waiter") > order.find("mine2"));
