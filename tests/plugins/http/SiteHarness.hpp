@@ -132,10 +132,13 @@ public:
     bool runUntil(const std::function<bool()>& done, unsigned deadlineMs = 5000) {
         bool timedOut = false;
         const kernel::TimerId guard = loop.setTimeout(deadlineMs, [&] { timedOut = true; });
-        while (!done() && !timedOut)
+        // What the last check saw is the answer: asking again could see another thread's
+        // later work (a predicate over files the thread pool writes).
+        bool finished = false;
+        while (!(finished = done()) && !timedOut)
             uv_run(loop.uv(), UV_RUN_ONCE);
         loop.clearTimer(guard);
-        return done();
+        return finished;
     }
 
     bool logged(const std::string& needle) const {
