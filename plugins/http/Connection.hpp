@@ -205,9 +205,8 @@ private:
     bool broken_ : 1 = false;   // a write failed: the client is gone
     bool waitingDrain_ : 1 = false;
     bool lastWasValue_ : 1 = false;
-    bool tailFold_ : 1 = false;
-    bool parserPaused_ : 1 = false; // paused at the end of its input: kick() it on resume // the
-                                    // input so far ends with LF and blanks (obs-fold check)
+    bool tailFold_ : 1 = false;     // the input so far ends with LF and blanks (obs-fold check)
+    bool parserPaused_ : 1 = false; // paused at the end of its input: kick() it on resume
     bool upgrade_ : 1 = false;
     bool shutdownSent_ : 1 = false;
     bool draining_ : 1 = false;
