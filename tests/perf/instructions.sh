@@ -13,6 +13,8 @@
 # log); wrk -t1 -c16 warms it for WARM seconds, callgrind's counters are dumped, wrk runs DUR
 # more seconds, the counters are dumped again: the instructions of that second dump divided
 # by the requests wrk counted. nginx answers `return 200 "Hello World!"` as in http.sh.
+# The last column is the request's code footprint (code-lines.py): the distinct 64-byte lines
+# of machine code run on every request, which the caches fetch again per request.
 #
 # usage: tests/perf/instructions.sh [BUILD_DIR]    (default: <repo>/build)
 # env:   DUR (4), WARM (2), URLPATH (/plain: another path of sites/bench, for keel only),
@@ -43,7 +45,8 @@ EOF
 count() {
   local name=$1 port=$2 url=$3 pid out reqs file ir
   shift 3
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/$name.%p" --dump-instr=no \
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/$name.%p" --dump-instr=yes \
+    --compress-strings=no --compress-pos=no \
     "$@" 2>"$tmp/$name.valgrind" &
   pid=$!
   pids+=("$pid")
@@ -63,18 +66,19 @@ count() {
   [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$file" "$KEEP/$name.callgrind"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  echo "$name $reqs $ir $(awk -v i="$ir" -v n="$reqs" 'BEGIN{ printf "%.0f", i / n }')"
+  echo "$name $reqs $ir $(awk -v i="$ir" -v n="$reqs" 'BEGIN{ printf "%.0f", i / n }')" \
+    "$(python3 "$here/code-lines.py" "$file" "$reqs")"
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) callgrind, wrk -t1 -c16: ${warm}s warm-up, then ${dur}s counted"
 echo "# keel $("$keel" --version 2>/dev/null | awk 'NR==1{print $2}'), $(nginx -v 2>&1 | awk '{print $3}'), $(valgrind --version)"
 echo
-printf "%-8s %10s %16s %14s\n" server requests instructions "per request"
+printf "%-8s %10s %16s %14s  %s\n" server requests instructions "per request" "code lines per request (by object)"
 k=$(count keel "$p_keel" "$path" "$keel" --log-level warn run "$repo/sites/bench" --listen "127.0.0.1:$p_keel" --no-lock)
 n=$(count nginx "$p_nginx" /plain nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf")
 for line in "$k" "$n"; do
-  read -r name reqs ir per <<<"$line"
-  printf "%-8s %10s %16s %14s\n" "$name" "$reqs" "$ir" "$per"
+  read -r name reqs ir per lines <<<"$line"
+  printf "%-8s %10s %16s %14s  %s\n" "$name" "$reqs" "$ir" "$per" "$lines"
 done
 awk -v a="$(awk '{print $4}' <<<"$k")" -v b="$(awk '{print $4}' <<<"$n")" -v p="$path" \
   'BEGIN{ printf "keel %s / nginx /plain: %.2fx the user-space instructions per request\n", p, a / b }'
