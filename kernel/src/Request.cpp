@@ -147,12 +147,7 @@ keel_request* keel_request::create(std::shared_ptr<const Site> site, const keel_
     if (!recycling() || recycler.requests.empty()) return new keel_request(std::move(site), info, transport, conn);
     keel_request* r = recycler.requests.back();
     recycler.requests.pop_back();
-    r->site_ = std::move(site);
-    r->transport_ = transport;
-    r->conn_ = conn;
-    r->contentLength_ = info.content_length;
-    r->expectContinue_ = info.expect_continue != 0;
-    r->adopt(info);
+    r->adopt(std::move(site), info, transport, conn);
     return r;
 }
 
@@ -215,13 +210,17 @@ void keel_request::recycle() {
 }
 
 keel_request::keel_request(std::shared_ptr<const Site> site, const keel_request_info& info,
-                           const keel_transport_vtable* transport, void* conn)
-    : site_(std::move(site)), transport_(transport), conn_(conn), contentLength_(info.content_length),
-      expectContinue_(info.expect_continue != 0) {
-    adopt(info);
+                           const keel_transport_vtable* transport, void* conn) {
+    adopt(std::move(site), info, transport, conn);
 }
 
-void keel_request::adopt(const keel_request_info& info) {
+void keel_request::adopt(std::shared_ptr<const Site> site, const keel_request_info& info,
+                         const keel_transport_vtable* transport, void* conn) {
+    site_ = std::move(site);
+    transport_ = transport;
+    conn_ = conn;
+    contentLength_ = info.content_length;
+    expectContinue_ = info.expect_continue != 0;
     const std::string generatedId = info.request_id.len != 0 ? std::string() : keel::kernel::nextRequestId();
     const std::string_view id = info.request_id.len != 0 ? std::string_view(info.request_id.ptr, info.request_id.len)
                                                          : std::string_view(generatedId);

@@ -129,9 +129,11 @@ struct keel_request {
     void* abortUser_ = nullptr;
 
 private:
-    /// Copies what the transport handed over into strings_ (method, target, client, id,
-    /// headers) and views it from there.
-    void adopt(const keel_request_info& info);
+    /// Takes the request on (a new object, or one from the free list): its site, transport
+    /// and connection, and what the transport handed over, copied into strings_ (method,
+    /// target, client, id, headers) and viewed from there.
+    void adopt(std::shared_ptr<const Site> site, const keel_request_info& info, const keel_transport_vtable* transport,
+               void* conn);
     /// Back to the state of a new request, keeping the buffers' capacity (the free list).
     void recycle();
     /// Frees the request, or keeps it on the free list.
