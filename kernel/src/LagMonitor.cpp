@@ -14,13 +14,16 @@ void LagMonitor::start(uv_loop_t* loop, std::uint64_t resolutionMs) {
         initialised_ = true;
     }
     resolutionMs_ = resolutionMs;
-    resolutionNs_ = resolutionMs * 1000000;
-    expectedNs_ = uv_hrtime() + resolutionNs_;
-    uv_timer_start(&timer_, &LagMonitor::onSample, resolutionMs, resolutionMs);
+    arm();
     uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
     running_ = true;
+}
+
+void LagMonitor::arm() {
     resting_ = false;
+    expectedNs_ = uv_hrtime() + resolutionMs_ * 1000000;
     callbacksSeen_ = callbacks_;
+    uv_timer_start(&timer_, &LagMonitor::onSample, resolutionMs_, resolutionMs_);
 }
 
 void LagMonitor::stop() {
@@ -35,7 +38,7 @@ void LagMonitor::onSample(uv_timer_t* timer) {
     const std::uint64_t now = uv_hrtime();
     // A late wake-up is the delay; an early one (clock granularity) counts as zero.
     self->delays_.record(now > self->expectedNs_ ? now - self->expectedNs_ : 0);
-    self->expectedNs_ = now + self->resolutionNs_;
+    self->expectedNs_ = now + self->resolutionMs_ * 1000000;
     // Nothing ran for a whole period: the loop is idle, and the sampler rests until a
     // callback runs (callbackFinished wakes it).
     if (self->callbacks_ == self->callbacksSeen_) {
@@ -47,13 +50,10 @@ void LagMonitor::onSample(uv_timer_t* timer) {
 
 void LagMonitor::wake(std::uint64_t callbackNs) {
     if (!running_) return;
-    resting_ = false;
     // Whatever arrived while this callback ran waited for it: its run time is the delay
     // the sampler would have seen.
     delays_.record(callbackNs);
-    expectedNs_ = uv_hrtime() + resolutionNs_;
-    callbacksSeen_ = callbacks_;
-    uv_timer_start(&timer_, &LagMonitor::onSample, resolutionMs_, resolutionMs_);
+    arm();
 }
 
 void LagMonitor::reset() {

@@ -89,6 +89,8 @@ private:
     static void onSample(uv_timer_t* timer);
     /// A callback ran while the sampler rested: arm it again.
     void wake(std::uint64_t callbackNs);
+    /// Starts the sampling timer, the first sample due one period from now.
+    void arm();
 
     uv_timer_t timer_{};
     bool initialised_ = false;
@@ -97,7 +99,6 @@ private:
     std::uint64_t callbacks_ = 0;     // callbacks finished so far
     std::uint64_t callbacksSeen_ = 0; // ... as of the last sample
     std::uint64_t resolutionMs_ = 10;
-    std::uint64_t resolutionNs_ = 10000000;
     std::uint64_t expectedNs_ = 0;
     std::uint64_t thresholdNs_ = 100000000;
     Histogram delays_;
