@@ -247,7 +247,7 @@ if [[ " $parts " == *" small "* ]]; then
   printf "%-10s %12s %10s %12s %10s %12s  %s\n" server req/s p99 cpu-us/req "vs limit" "vs lighttpd" errors
   for name in limit lighttpd nginx node keel; do
     want "$name" || continue
-    read -r rps p99 cpu _ err <<<"${best_line[$name]}"
+    read -r rps p99 cpu _ _ err <<<"${best_line[$name]}"
     vl=-; want limit && vl="$(ratio "$cpu" "${best_cpu[limit]}")x"
     vh=-; want lighttpd && vh="$(ratio "$cpu" "${best_cpu[lighttpd]}")x"
     printf "%-10s %12s %10s %12s %10s %12s  %s\n" "$name" "$rps" "$p99" "$cpu" "$vl" "$vh" "$err"
@@ -273,7 +273,7 @@ if [[ " $parts " == *" large "* ]]; then
   printf "%-10s %12s %10s %12s %10s %10s  %s\n" server req/s p99 cpu-us/req GiB/s "vs nginx" errors
   for name in lighttpd nginx node keel; do
     want "$name" || continue
-    read -r rps p99 cpu _ err <<<"${best_line[$name]}"
+    read -r rps p99 cpu _ _ err <<<"${best_line[$name]}"
     vn=-; want nginx && vn="$(ratio "$(xfer_of "$name")" "$(xfer_of nginx)")x"
     printf "%-10s %12s %10s %12s %10s %10s  %s\n" "$name" "$rps" "$p99" "$cpu" "$(gib "$(xfer_of "$name")")" "$vn" "$err"
   done

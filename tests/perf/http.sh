@@ -13,7 +13,9 @@
 #   1. plain   /plain over keep-alive: req/s, p99, CPU-us/request, ratio to the limit server
 #              (goal: keel <= 1.15x, judged by the median over the rounds of the two servers'
 #              ratio in the same round; p99, as the median of each server's rounds, no worse
-#              than nginx's); a PASS/FAIL line for each goal
+#              than nginx's); a PASS/FAIL line for each goal; and each server's user-space
+#              CPU-us/request (median over the rounds): the kernel's share, one read and
+#              one write per request, is about the same for all, so the gaps are there
 #   2. idle    N idle keep-alive connections (each had one request): the server's RSS growth
 #              per connection, from /proc (goal: keel <= 1 KiB; N=10000 by default)
 #   3. tls     /plain over TLS keep-alive, same certificate (EC P-256, self-signed) and the
@@ -26,9 +28,9 @@
 #        bench/limit-server.c), PORT_BASE (18080)
 # Short turns, many rounds: the reference method runs each server once for 5 s, but a shared
 # machine's speed drifts over tens of seconds, and a ratio of two runs taken apart drifts
-# with it. 25 rounds of 1-second turns keep the servers of a round seconds apart; two such
-# runs gave the same medians (keel/limit 1.26x and 1.26x), where five 5-second runs had
-# ranged from 1.13x to 1.31x.
+# with it. 25 rounds of 1-second turns keep the servers of a round seconds apart; runs of
+# the same code still range by about 0.07 (keel/limit 1.17x to 1.24x in one afternoon),
+# where five 5-second runs had ranged from 1.13x to 1.31x.
 # Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
 # is written in a temporary folder (the system's nginx service is not used).
 set -euo pipefail
@@ -115,7 +117,7 @@ if [[ " $parts " == *" plain "* ]]; then
   printf "%-14s %12s %10s %12s %8s %12s  %s\n" server req/s p99 cpu-us/req ratio "median p99" errors
   declare -A median_p99
   for name in limit-server uv-hello nginx node keel; do
-    read -r rps p99 cpu _ err <<<"${best_line[$name]}"
+    read -r rps p99 cpu _ _ err <<<"${best_line[$name]}"
     ratio=$(awk -v a="$cpu" -v b="$limit" 'BEGIN{ printf "%.2f", a/b }')
     # shellcheck disable=SC2086 # the rounds' figures, one word each
     median_p99[$name]=$(median_of ${p99s[$name]})
@@ -125,6 +127,14 @@ if [[ " $parts " == *" plain "* ]]; then
   echo "per-round CPU ratios (median over the rounds): keel/limit ${same}x," \
        "nginx/limit $(round_ratio nginx limit-server)x, keel/nginx $(round_ratio keel nginx)x," \
        "uv-hello/limit $(round_ratio uv-hello limit-server)x, keel/uv-hello $(round_ratio keel uv-hello)x"
+  # Where keel's extra CPU is: the kernel's part (one read and one write per request) is
+  # about the same for every server here, so the differences are in user space.
+  line="user-space CPU-us/req (median over the rounds):"
+  for name in limit-server uv-hello nginx node keel; do
+    # shellcheck disable=SC2086 # the rounds' figures, one word each
+    line+=" $name $(median_fmt "%.2f" ${users[$name]}),"
+  done
+  echo "${line%,}"
   # The verdict takes the same-round median: a best round of the limit server that fell in a
   # slow spell would make the ratio of best rounds look better than it is.
   awk -v r="$same" -v kp="${median_p99[keel]}" -v np="${median_p99[nginx]}" 'BEGIN{
@@ -162,7 +172,7 @@ if [[ " $parts " == *" tls "* ]]; then
   measure "nginx-tls https://127.0.0.1:$t_nginx/plain $pid_nginx" "keel-tls https://127.0.0.1:$t_keel/plain $pid_keel_tls"
   printf "%-14s %12s %10s %12s %10s  %s\n" server req/s p99 cpu-us/req "vs nginx" cipher
   for name in nginx-tls keel-tls; do
-    read -r rps p99 cpu _ err <<<"${best_line[$name]}"
+    read -r rps p99 cpu _ _ err <<<"${best_line[$name]}"
     port=$t_nginx; [ "$name" = keel-tls ] && port=$t_keel
     ratio=$(awk -v a="$cpu" -v b="${best_cpu[nginx-tls]}" 'BEGIN{ printf "%.2f", a/b }')
     printf "%-14s %12s %10s %12s %10s  %s %s\n" "$name" "$rps" "$p99" "$cpu" "${ratio}x" "$(cipher "$port")" "$err"

@@ -84,22 +84,28 @@ start_limit_server() {
 }
 
 cpu_of() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); } # ticks, every thread
+user_of() { local f; read -r -a f <"/proc/$1/stat"; echo "${f[13]}"; }           # user-space ticks
 rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }                      # KiB
 
 # wrk_run URL PID: one `wrk -t1 -c$conns -d${dur}s --latency` on CPU 0 against the server PID.
-# Prints "rps p99 cpu-us/req transfer/sec errors" (errors last: it has blanks, or is "-").
+# Prints "rps p99 cpu-us/req transfer/sec user-cpu-us/req errors" (errors last: it has
+# blanks, or is "-"). The user-space part of the CPU is what a server's own code costs: the
+# kernel's part (the same read and write per request) is much the same for every server.
 wrk_run() {
-  local c0 c1 out rps reqs p99 err cpu xfer
+  local c0 c1 u0 u1 out rps reqs p99 err cpu xfer user
   c0=$(cpu_of "$2")
+  u0=$(user_of "$2")
   out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$1" 2>&1)
   c1=$(cpu_of "$2")
+  u1=$(user_of "$2")
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
   reqs=$(awk '/requests in/{print $1}' <<<"$out")
   p99=$(awk '$1=="99%"{print $2}' <<<"$out")
   xfer=$(awk '/Transfer\/sec/{print $2}' <<<"$out")
   err=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
   cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
-  echo "${rps:-0} ${p99:-na} $cpu ${xfer:-0B} ${err:--}"
+  user=$(awk -v a="$u0" -v b="$u1" -v hz="$hz" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
+  echo "${rps:-0} ${p99:-na} $cpu ${xfer:-0B} $user ${err:--}"
 }
 
 # bytes_of SIZE: wrk's "2.43GB" (binary units, as wrk prints them) in bytes.
@@ -128,7 +134,7 @@ median_fmt() {
 # median_of NUMBER...: the median, rounded to an integer (microseconds, bytes).
 median_of() { median_fmt "%.0f" "$@"; }
 
-declare -A best_cpu best_line p99s cpus
+declare -A best_cpu best_line p99s cpus users
 # measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
 # busy moment on the machine hits them all; each round starts with the next server); each keeps its round with the lowest CPU per
 # request (interference only ever adds CPU), or with MEASURE_BY=transfer its round with the
@@ -136,7 +142,7 @@ declare -A best_cpu best_line p99s cpus
 # (that round's CPU-us/req) and best_line[NAME] (that round's wrk_run line); p99s[NAME] has
 # every round's p99 in microseconds (a tail is judged by its median over the rounds: one
 # round's p99 moves by a third between runs of the same server), cpus[NAME] every round's
-# CPU-us/req (see round_ratio).
+# CPU-us/req (see round_ratio), users[NAME] every round's user-space CPU-us/req.
 measure() {
   local r s name u pid line cpu better i
   local -a order
@@ -151,6 +157,7 @@ measure() {
       cpu=$(awk '{print $3}' <<<"$line")
       p99s[$name]+="$(us_of "$(awk '{print $2}' <<<"$line")") "
       cpus[$name]+="$cpu "
+      users[$name]+="$(awk '{print $5}' <<<"$line") "
       if [ -z "${best_cpu[$name]:-}" ]; then
         better=1
       elif [ "${MEASURE_BY:-cpu}" = transfer ]; then
