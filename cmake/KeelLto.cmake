@@ -6,7 +6,7 @@
 # cores took 7m23s and 8m12s with it, 7m00s without.
 # Debug and sanitizer builds stay without it: they are for finding bugs, and build faster.
 # GCC only (the project's compiler): clang's LTO objects need an LLVM-aware linker and
-# archiver, which the fuzz build (tests/fuzz, clang) does not have; it sets KEEL_LTO=OFF too.
+# archiver, which the fuzz build (tests/fuzz, clang) does not have.
 if(NOT KEEL_LTO OR KEEL_SANITIZE OR CMAKE_BUILD_TYPE STREQUAL "Debug" OR CMAKE_CONFIGURATION_TYPES
    OR NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   return()

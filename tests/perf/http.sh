@@ -127,8 +127,7 @@ if [[ " $parts " == *" plain "* ]]; then
   echo "per-round CPU ratios (median over the rounds): keel/limit ${same}x," \
        "nginx/limit $(round_ratio nginx limit-server)x, keel/nginx $(round_ratio keel nginx)x," \
        "uv-hello/limit $(round_ratio uv-hello limit-server)x, keel/uv-hello $(round_ratio keel uv-hello)x"
-  # Where keel's extra CPU is: the kernel's part (one read and one write per request) is
-  # about the same for every server here, so the differences are in user space.
+  # Where the servers differ (see the header).
   line="user-space CPU-us/req (median over the rounds):"
   for name in limit-server uv-hello nginx node keel; do
     # shellcheck disable=SC2086 # the rounds' figures, one word each

@@ -83,9 +83,12 @@ start_limit_server() {
   pids+=("$pid_limit")
 }
 
-cpu_of() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); } # ticks, every thread
-user_of() { local f; read -r -a f <"/proc/$1/stat"; echo "${f[13]}"; }           # user-space ticks
+# ticks_of PID: "user total" CPU ticks of every thread of PID, from one read of its stat.
+ticks_of() { local f; read -r -a f <"/proc/$1/stat"; echo "${f[13]} $((f[13] + f[14]))"; }
 rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }                      # KiB
+
+# per_request TICKS REQUESTS: CPU-microseconds per request, "na" for no requests.
+per_request() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN{ if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "na" }'; }
 
 # wrk_run URL PID: one `wrk -t1 -c$conns -d${dur}s --latency` on CPU 0 against the server PID.
 # Prints "rps p99 cpu-us/req transfer/sec user-cpu-us/req errors" (errors last: it has
@@ -93,18 +96,16 @@ rss_of() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }                      # K
 # kernel's part (the same read and write per request) is much the same for every server.
 wrk_run() {
   local c0 c1 u0 u1 out rps reqs p99 err cpu xfer user
-  c0=$(cpu_of "$2")
-  u0=$(user_of "$2")
+  read -r u0 c0 <<<"$(ticks_of "$2")"
   out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${dur}s" --latency "$1" 2>&1)
-  c1=$(cpu_of "$2")
-  u1=$(user_of "$2")
+  read -r u1 c1 <<<"$(ticks_of "$2")"
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
   reqs=$(awk '/requests in/{print $1}' <<<"$out")
   p99=$(awk '$1=="99%"{print $2}' <<<"$out")
   xfer=$(awk '/Transfer\/sec/{print $2}' <<<"$out")
   err=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
-  cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
-  user=$(awk -v a="$u0" -v b="$u1" -v hz="$hz" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.2f", (b-a)/hz*1e6/n; else print "na" }')
+  cpu=$(per_request $((c1 - c0)) "${reqs:-0}")
+  user=$(per_request $((u1 - u0)) "${reqs:-0}")
   echo "${rps:-0} ${p99:-na} $cpu ${xfer:-0B} $user ${err:--}"
 }
 
