@@ -468,6 +468,8 @@ bool Connection::execute(const char*& data, std::size_t& length) {
         tailFold_ = data[i] == '\n';
         break;
     }
+    // A head that goes on past this piece is gathered before the piece's memory is reused.
+    if (head_ != nullptr && head_->inPiece) spillHead();
     data += used;
     length -= used;
     switch (error) {
@@ -515,15 +517,41 @@ bool Connection::headCountsAgainst(std::size_t bytes) {
     return headBytes_ <= listener_->limits().headerBytes;
 }
 
+std::uint32_t Connection::keepHeadPiece(const char* at, std::size_t length) {
+    if (head_->inPiece) return static_cast<std::uint32_t>(at - chunkBegin_);
+    const auto offset = static_cast<std::uint32_t>(head_->bytes.size());
+    head_->bytes.append(at, length);
+    return offset;
+}
+
+void Connection::spillHead() {
+    HeadScratch& head = *head_;
+    head.inPiece = false;
+    head.bytes.clear();
+    // In the order the pieces came, so that the one still open is last and its next piece,
+    // appended, continues it.
+    auto gather = [&head, this](std::uint32_t& offset, std::uint32_t length) {
+        const auto at = static_cast<std::uint32_t>(head.bytes.size());
+        head.bytes.append(chunkBegin_ + offset, length);
+        offset = at;
+    };
+    gather(head.urlOffset, head.urlLength);
+    for (HeadScratch::Span& span : head.headers) {
+        gather(span.nameOffset, span.nameLength);
+        gather(span.valueOffset, span.valueLength);
+    }
+}
+
 int Connection::onUrl(const char* at, std::size_t length) {
     if (head_ == nullptr) return 0;
-    head_->urlLength += static_cast<std::uint32_t>(length);
-    if (head_->urlLength > listener_->limits().urlBytes)
+    if (head_->urlLength + length > listener_->limits().urlBytes)
         return refuse(414, "URI_TOO_LONG", "the request target is longer than this server accepts");
     if (!headCountsAgainst(length))
         return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
                       "the request head is larger than this server accepts");
-    head_->bytes.append(at, length);
+    const std::uint32_t offset = keepHeadPiece(at, length);
+    if (head_->urlLength == 0) head_->urlOffset = offset;
+    head_->urlLength += static_cast<std::uint32_t>(length);
     return 0;
 }
 
@@ -542,13 +570,14 @@ int Connection::onHeaderField(const char* at, std::size_t length) {
         if (head_->headers.size() >= listener_->limits().headerCount)
             return refuse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
                           "the request has more header fields than this server accepts");
-        const auto offset = static_cast<std::uint32_t>(head_->bytes.size());
-        head_->headers.push_back(HeadScratch::Span{offset, 0, offset, 0});
+        head_->headers.push_back(HeadScratch::Span{0, 0, 0, 0});
         lastWasValue_ = false;
     }
-    head_->bytes.append(at, length);
-    head_->headers.back().nameLength += static_cast<std::uint32_t>(length);
-    head_->headers.back().valueOffset = static_cast<std::uint32_t>(head_->bytes.size());
+    const std::uint32_t offset = keepHeadPiece(at, length);
+    HeadScratch::Span& span = head_->headers.back();
+    if (span.nameLength == 0) span.nameOffset = offset;
+    span.nameLength += static_cast<std::uint32_t>(length);
+    span.valueOffset = offset + static_cast<std::uint32_t>(length); // an empty value's place
     return 0;
 }
 
@@ -568,8 +597,10 @@ int Connection::onHeaderValue(const char* at, std::size_t length) {
                       "the request head is larger than this server accepts");
     if (phase_ != Phase::head || head_ == nullptr || head_->headers.empty()) return 0;
     lastWasValue_ = true;
-    head_->bytes.append(at, length);
-    head_->headers.back().valueLength += static_cast<std::uint32_t>(length);
+    const std::uint32_t offset = keepHeadPiece(at, length);
+    HeadScratch::Span& span = head_->headers.back();
+    if (span.valueLength == 0) span.valueOffset = offset;
+    span.valueLength += static_cast<std::uint32_t>(length);
     return 0;
 }
 
@@ -578,7 +609,7 @@ int Connection::onHeaderValueComplete() {
     if (phase_ != Phase::head || head_ == nullptr || head_->headers.empty()) return 0;
     // llhttp drops leading blanks; trailing ones are ours to drop (RFC 9110 OWS).
     HeadScratch::Span& span = head_->headers.back();
-    const char* bytes = head_->bytes.data();
+    const char* bytes = headBase();
     while (span.valueLength > 0 && isBlank(bytes[span.valueOffset + span.valueLength - 1]))
         --span.valueLength;
     return 0;
@@ -685,8 +716,8 @@ bool Connection::beginRequest() {
         return false;
     }
     versionMinor_ = parser_.http_minor == 0 ? 0 : 1;
-    const char* bytes = head_->bytes.data();
-    const std::string_view target(bytes, head_->urlLength);
+    const char* bytes = headBase();
+    const std::string_view target(bytes + head_->urlOffset, head_->urlLength);
 
     // The headers the transport itself reads.
     std::string_view host;

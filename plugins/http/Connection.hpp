@@ -97,6 +97,12 @@ private:
     // --- llhttp ------------------------------------------------------------------------
     static const llhttp_settings_t kParserSettings;
     int onMessageBegin();
+    /// Where a piece of the request head is: its offset in the input piece while the head is
+    /// all there, else in the head's bytes, where it is copied.
+    std::uint32_t keepHeadPiece(const char* at, std::size_t length);
+    /// The head goes on past the input piece: what it has so far is copied into its bytes.
+    void spillHead();
+    const char* headBase() const { return head_->inPiece ? chunkBegin_ : head_->bytes.data(); }
     int onUrl(const char* at, std::size_t length);
     int onHeaderField(const char* at, std::size_t length);
     int onHeaderValue(const char* at, std::size_t length);
@@ -216,7 +222,7 @@ private:
     std::uint16_t refuseStatus_ = 0;
     const char* refuseCode_ = nullptr;
     const char* refuseMessage_ = nullptr;
-    const char* chunkBegin_ = nullptr; // the input piece being parsed (obs-fold check)
+    const char* chunkBegin_ = nullptr; // the input piece being parsed (obs-fold; head offsets)
 
     // The peer, as bytes (trusted-proxy checks) and as text (the request's client address).
     std::uint8_t peerFamily_ = 0;

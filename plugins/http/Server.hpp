@@ -52,17 +52,24 @@ struct Member {
     bool leaving = false;               // stop() was called
 };
 
-/// One request head being read: its bytes (target, names, values) and where each header is.
+/// One request head being read: where its target and each header are. While the whole
+/// head so far lies in the input piece being parsed (the usual case: a head arrives in one
+/// read), the offsets point into that piece and nothing is copied; a head that goes on into
+/// another piece is gathered into `bytes` at the first piece's end (Connection::spillHead).
 struct HeadScratch {
     struct Span {
         std::uint32_t nameOffset, nameLength, valueOffset, valueLength;
     };
     Buffer bytes;
+    bool inPiece = true; // the offsets are into the input piece, not `bytes`
+    std::uint32_t urlOffset = 0;
     std::uint32_t urlLength = 0;
     std::vector<Span> headers;
-    std::vector<keel_header> view; // keel_header array for request_begin, into `bytes`
+    std::vector<keel_header> view; // keel_header array for request_begin
     void clear() {
         bytes.clear();
+        inPiece = true;
+        urlOffset = 0;
         urlLength = 0;
         headers.clear();
         view.clear();
