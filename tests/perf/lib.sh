@@ -135,7 +135,7 @@ median_fmt() {
 # median_of NUMBER...: the median, rounded to an integer (microseconds, bytes).
 median_of() { median_fmt "%.0f" "$@"; }
 
-declare -A best_cpu best_line p99s cpus users
+declare -A best_cpu best_line p99s cpus users xfers
 # measure "NAME URL PID"...: ROUNDS rounds, the servers taking turns within each round (so a
 # busy moment on the machine hits them all; each round starts with the next server); each keeps its round with the lowest CPU per
 # request (interference only ever adds CPU), or with MEASURE_BY=transfer its round with the
@@ -143,10 +143,17 @@ declare -A best_cpu best_line p99s cpus users
 # (that round's CPU-us/req) and best_line[NAME] (that round's wrk_run line); p99s[NAME] has
 # every round's p99 in microseconds (a tail is judged by its median over the rounds: one
 # round's p99 moves by a third between runs of the same server), cpus[NAME] every round's
-# CPU-us/req (see round_ratio), users[NAME] every round's user-space CPU-us/req.
+# CPU-us/req (see round_ratio), users[NAME] every round's user-space CPU-us/req, xfers[NAME]
+# every round's bytes a second.
 measure() {
   local r s name u pid line cpu better i
   local -a order
+  # A server measured again (another part of a script) starts afresh.
+  for s in "$@"; do
+    read -r name _ <<<"$s"
+    unset "best_cpu[$name]" "best_line[$name]"
+    p99s[$name]="" cpus[$name]="" users[$name]="" xfers[$name]=""
+  done
   for r in $(seq "$rounds"); do
     # Each round starts one server later, so that no server always follows the same one
     # (Node collects garbage on CPU 1 for a while after its run, for one).
@@ -159,6 +166,7 @@ measure() {
       p99s[$name]+="$(us_of "$(awk '{print $2}' <<<"$line")") "
       cpus[$name]+="$cpu "
       users[$name]+="$(awk '{print $5}' <<<"$line") "
+      xfers[$name]+="$(bytes_of "$(awk '{print $4}' <<<"$line")") "
       if [ -z "${best_cpu[$name]:-}" ]; then
         better=1
       elif [ "${MEASURE_BY:-cpu}" = transfer ]; then
@@ -175,15 +183,17 @@ measure() {
   done
 }
 
-# round_ratio A B: the median over the rounds of A's CPU per request divided by B's in the
-# same round. On a shared machine the CPU a request costs drifts by a third over minutes;
-# servers measured in the same round see the same drift, so their ratio holds better than
-# the ratio of two best rounds taken at different times.
+# round_ratio A B [FIGURE]: the median over the rounds of A's CPU per request (FIGURE cpus,
+# the default) or bytes a second (xfers) divided by B's in the same round. On a shared
+# machine the CPU a request costs drifts by a third over minutes; servers measured in the
+# same round see the same drift, so their ratio holds better than the ratio of two best
+# rounds taken at different times.
 round_ratio() {
+  local -n figure=${3:-cpus}
   local -a a b r
   local i
-  read -r -a a <<<"${cpus[$1]}"
-  read -r -a b <<<"${cpus[$2]}"
+  read -r -a a <<<"${figure[$1]}"
+  read -r -a b <<<"${figure[$2]}"
   r=()
   for i in "${!a[@]}"; do r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN{ printf "%.4f", x / y }')"); done
   median_fmt "%.2f" "${r[@]}"
