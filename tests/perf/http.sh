@@ -29,8 +29,9 @@
 # Short turns, many rounds: the reference method runs each server once for 5 s, but a shared
 # machine's speed drifts over tens of seconds, and a ratio of two runs taken apart drifts
 # with it. 25 rounds of 1-second turns keep the servers of a round seconds apart; runs of
-# the same code still range by about 0.07 (keel/limit 1.17x to 1.24x in one afternoon),
-# where five 5-second runs had ranged from 1.13x to 1.31x.
+# the same code still range by about 0.1 (keel/limit 1.14x to 1.24x in one evening; the
+# median p99, keel/nginx, 0.95x to 1.27x in one day), where five 5-second runs had ranged
+# from 1.13x to 1.31x.
 # Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
 # is written in a temporary folder (the system's nginx service is not used).
 set -euo pipefail
