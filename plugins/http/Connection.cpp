@@ -577,7 +577,6 @@ int Connection::onHeaderField(const char* at, std::size_t length) {
     HeadScratch::Span& span = head_->headers.back();
     if (span.nameLength == 0) span.nameOffset = offset;
     span.nameLength += static_cast<std::uint32_t>(length);
-    span.valueOffset = offset + static_cast<std::uint32_t>(length); // an empty value's place
     return 0;
 }
 
