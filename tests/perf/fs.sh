@@ -28,9 +28,10 @@
 # Then a summary with PASS/FAIL per target.
 #
 # usage: tests/perf/fs.sh [BUILD_DIR]            (default: <repo>/build; a Release build)
-# env:   DUR (1), CONNS (64), ROUNDS (15; the servers take turns within a round), PARTS ("small large slow"), SERVERS ("limit lighttpd nginx
-#        node keel"), SLOW_COUNT (1000), SLOW_SECONDS (10), SLOW_RATE (262144),
-#        PORT_BASE (18180), KEEL_SHARED_DIR (<repo>/../shared)
+# env:   DUR (1), CONNS (64), ROUNDS (15; the servers take turns within a round), PARTS
+#        ("small large slow"), SERVERS ("limit lighttpd nginx node keel"), SLOW_COUNT (1000),
+#        SLOW_SECONDS (10), SLOW_RATE (262144), PORT_BASE (18180), KEEL_SHARED_DIR
+#        (<repo>/../shared)
 # Needs: wrk, nginx, lighttpd (installed with apt when missing), python3, taskset, cc;
 # node optional. About 4 minutes with the defaults.
 # Exit: 0 when every target measured is met, 1 when one is not, 2 when something is missing.

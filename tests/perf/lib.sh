@@ -146,8 +146,9 @@ declare -A best_cpu best_line p99s cpus users xfers
 # CPU-us/req (see round_ratio), users[NAME] every round's user-space CPU-us/req, xfers[NAME]
 # every round's bytes a second.
 measure() {
-  local r s name u pid line cpu better i
+  local r s name u pid line p99 cpu xfer user better i
   local -a order
+  local -A best_xfer=()
   # A server measured again (another part of a script) starts afresh.
   for s in "$@"; do
     read -r name _ <<<"$s"
@@ -162,21 +163,23 @@ measure() {
     for s in "${order[@]}"; do
       read -r name u pid <<<"$s"
       line=$(wrk_run "$u" "$pid")
-      cpu=$(awk '{print $3}' <<<"$line")
-      p99s[$name]+="$(us_of "$(awk '{print $2}' <<<"$line")") "
+      read -r _ p99 cpu xfer user _ <<<"$line"
+      xfer=$(bytes_of "$xfer")
+      p99s[$name]+="$(us_of "$p99") "
       cpus[$name]+="$cpu "
-      users[$name]+="$(awk '{print $5}' <<<"$line") "
-      xfers[$name]+="$(bytes_of "$(awk '{print $4}' <<<"$line")") "
+      users[$name]+="$user "
+      xfers[$name]+="$xfer "
       if [ -z "${best_cpu[$name]:-}" ]; then
         better=1
       elif [ "${MEASURE_BY:-cpu}" = transfer ]; then
-        better=$(awk -v a="$(bytes_of "$(awk '{print $4}' <<<"$line")")" \
-                     -v b="$(bytes_of "$(awk '{print $4}' <<<"${best_line[$name]}")")" 'BEGIN{print (a > b) ? 1 : 0}')
+        better=$(awk -v a="$xfer" -v b="${best_xfer[$name]}" 'BEGIN{print (a > b) ? 1 : 0}')
       else
         better=$(awk -v a="$cpu" -v b="${best_cpu[$name]}" 'BEGIN{print (a < b) ? 1 : 0}')
       fi
       if [ "$better" = 1 ]; then
         best_cpu[$name]=$cpu
+        best_xfer[$name]=$xfer
+        # shellcheck disable=SC2034 # read by the scripts that source this file
         best_line[$name]=$line
       fi
     done
