@@ -385,9 +385,11 @@ int Cli::main(int argc, char** argv) {
             if (options.rest.size() > 1) return usageError("version: unexpected argument '" + options.rest[1] + "'");
             return cmdVersion();
         }
-        Catalog catalog(Catalog::defaultPath(options.pluginPath));
-        if (command == "help") return cmdHelp(catalog);
-        if (command == "plugins") return cmdPlugins(catalog, options.rest);
+        // The commands on sites make their own catalogs: `run` one that, under a lock, opens
+        // only the files it pins. The others list every plugin installed, so they load them all
+        // here; none of them runs for a site.
+        if (command == "check") return cmdCheck(options.rest, options.pluginPath);
+        if (command == "lock") return cmdLock(options.rest, options.pluginPath);
         if (command == "run") {
             // Sites (manifests or keel.json) make a server; plugins alone are the plugin demo.
             bool sites = false;
@@ -401,10 +403,11 @@ int Cli::main(int argc, char** argv) {
                     sites = true;
             }
             if (sites) return runSites(options.rest, options.pluginPath);
-            return cmdRun(catalog, options.rest);
         }
-        if (command == "check") return cmdCheck(options.rest, options.pluginPath);
-        if (command == "lock") return cmdLock(options.rest, options.pluginPath);
+        Catalog catalog(Catalog::defaultPath(options.pluginPath));
+        if (command == "help") return cmdHelp(catalog);
+        if (command == "plugins") return cmdPlugins(catalog, options.rest);
+        if (command == "run") return cmdRun(catalog, options.rest);
         return cmdPlugin(catalog, options.rest);
     } catch (const UsageError& e) {
         return usageError(e.what());

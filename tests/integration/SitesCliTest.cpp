@@ -49,6 +49,7 @@ class SitesCliTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCheckReportsEveryProblem);
     CPPUNIT_TEST(testProductionNeedsALock);
     CPPUNIT_TEST(testLockTamperIsRefused);
+    CPPUNIT_TEST(testUnpinnedPluginNeverLoadsUnderALock);
     CPPUNIT_TEST(testReloadOnEditAndSighup);
     CPPUNIT_TEST_SUITE_END();
 
@@ -112,6 +113,31 @@ public:
         CPPUNIT_ASSERT_MESSAGE(run.err(), has(run.err(), "plugin 'hello'"));
         CPPUNIT_ASSERT_MESSAGE(run.err(), has(run.err(), so.string()));
         CPPUNIT_ASSERT_MESSAGE(run.err(), has(run.err(), "sha256"));
+    }
+
+    // `keel run` of a locked site dlopens only the files its lock pins: another plugin in the
+    // folder (its initializer would leave a mark) never runs any code.
+    void testUnpinnedPluginNeverLoadsUnderALock() {
+        Workspace w;
+        Loop loop;
+        Process lock(loop, {kKeel, "--plugin-path", w.plugins(), "lock", w.site()});
+        CPPUNIT_ASSERT(lock.waitExit());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(lock.err(), 0, lock.status());
+        fs::copy_file(fs::path(KEEL_FIXTURE_DIR) / "ctor" / "keel_fix_ctor.so", fs::path(w.plugins()) / "keel_fix_ctor.so");
+        const fs::path mark = w.root / "mark";
+        Process run(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site()}, {{"KEEL_FIXTURE_CTOR_MARK", mark.string()}});
+        CPPUNIT_ASSERT_MESSAGE(run.err(), run.waitForOutput("kernel: started 1 site(s)"));
+        run.kill(SIGTERM);
+        CPPUNIT_ASSERT(run.waitExit());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.err(), 0, run.status());
+        CPPUNIT_ASSERT_MESSAGE("the unpinned plugin's initializer ran", !fs::exists(mark));
+        // The same folder without a lock (--no-lock) loads it: the mark shows the test can see it.
+        Process unlocked(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site(), "--no-lock"},
+                         {{"KEEL_FIXTURE_CTOR_MARK", mark.string()}});
+        CPPUNIT_ASSERT_MESSAGE(unlocked.err(), unlocked.waitForOutput("kernel: started 1 site(s)"));
+        unlocked.kill(SIGTERM);
+        CPPUNIT_ASSERT(unlocked.waitExit());
+        CPPUNIT_ASSERT(fs::exists(mark));
     }
 
     void testReloadOnEditAndSighup() {
