@@ -1,8 +1,11 @@
 #include "Catalog.hpp"
 
+#include <fcntl.h>
 #include <uv.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -36,9 +39,14 @@ Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<st
         for (const auto& file : files) {
             try {
                 std::string hash;
+                // Pinned: the file is opened once, hashed, and what is loaded is that file, so
+                // one renamed over it meanwhile is not run.
+                Fd pinned(-1);
                 if (allowedSha256) {
                     try {
-                        hash = sha256File(file);
+                        pinned.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+                        if (pinned.fd < 0) throw std::runtime_error("cannot read " + file + ": " + std::strerror(errno));
+                        hash = sha256File(pinned.fd, file);
                     } catch (const std::runtime_error& e) {
                         problems_.push_back(e.what());
                         continue;
@@ -49,7 +57,7 @@ Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<st
                         continue;
                     }
                 }
-                PluginLibraryPtr library = PluginLibrary::open(file);
+                PluginLibraryPtr library = PluginLibrary::open(file, pinned.fd);
                 if (!hash.empty()) sha256_.emplace(library->path(), std::move(hash));
                 auto [it, inserted] = byName_.emplace(library->name(), library);
                 if (!inserted && it->second != library) {

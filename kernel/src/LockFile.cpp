@@ -33,17 +33,6 @@ std::string systemError(const std::string& what, const std::string& path) {
     return "cannot " + what + " " + path + ": " + std::strerror(errno);
 }
 
-/// Closes a file descriptor on every path out.
-struct Fd {
-    int fd;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-};
-
 void writeAll(int fd, const std::string& content, const std::string& path) {
     std::size_t done = 0;
     while (done < content.size()) {
@@ -112,18 +101,28 @@ void readEntry(Diagnostics& d, const std::string& path, const std::string& name,
 
 } // namespace
 
+Fd::~Fd() {
+    if (fd >= 0) ::close(fd);
+}
+
 std::string sha256File(const std::string& path) {
     Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (file.fd < 0) throw std::runtime_error(systemError("read", path));
+    return sha256File(file.fd, path);
+}
+
+std::string sha256File(int fd, const std::string& path) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
         throw std::runtime_error("cannot hash " + path + ": OpenSSL has no SHA-256");
     char buffer[65536];
+    off_t offset = 0;
     for (;;) {
-        const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+        const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw std::runtime_error(systemError("read", path));
         if (n == 0) break;
+        offset += n;
         EVP_DigestUpdate(ctx.get(), buffer, static_cast<std::size_t>(n));
     }
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -64,7 +64,20 @@ struct LockPolicy {
 };
 LockPolicy lockPolicy(const SiteConfig& site, bool noLock);
 
+/// Closes a file descriptor on every path out.
+struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd();
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
 /// The sha256 of a file's bytes, lower-case hex, read in chunks. Throws std::runtime_error.
 std::string sha256File(const std::string& path);
+/// The same for the file open on `fd`, read from its start; `path` names it in errors. A
+/// caller that keeps `fd` open can then load exactly the bytes it hashed
+/// (PluginLibrary::open with the descriptor), whatever is at `path` by then.
+std::string sha256File(int fd, const std::string& path);
 
 } // namespace keel::kernel

@@ -1,6 +1,8 @@
 #include "PluginLibrary.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -39,19 +41,44 @@ std::string abiText(unsigned major, unsigned minor) { return std::to_string(majo
 
 Version PluginLibrary::kernelAbi() { return Version{KEEL_ABI_MAJOR, KEEL_ABI_MINOR, 0, {}, {}}; }
 
-PluginLibraryPtr PluginLibrary::open(const std::string& path) {
+PluginLibraryPtr PluginLibrary::open(const std::string& path, int fd) {
     const std::string real = canonical(path);
     auto& libraries = cache();
     if (auto it = libraries.find(real); it != libraries.end()) return it->second;
 
-    void* handle = ::dlopen(real.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // The file the caller checked: dlopen opens /proc/self/fd/N afresh, which is that same
+    // file (inode), not a path looked up again. N is a copy of the caller's descriptor that
+    // stays open while the library is loaded (for good): dlopen knows a loaded library by
+    // its name first, so a number used again for the next plugin would return this one.
+    std::string load = real;
+    int kept = -1;
+    if (fd >= 0) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+            throw PluginError("cannot read plugin file " + path + ": not a regular file");
+        kept = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (kept < 0) throw PluginError("cannot load " + path + ": " + std::strerror(errno));
+        load = "/proc/self/fd/" + std::to_string(kept);
+        if (::access(load.c_str(), R_OK) != 0) {
+            const int error = errno;
+            ::close(kept);
+            throw PluginError("cannot load " + path + " as its sha256 was checked: " + load + " is not readable (" +
+                              std::strerror(error) + "); Keel needs /proc mounted to load a pinned plugin");
+        }
+    }
+    void* handle = ::dlopen(load.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
-        const char* why = ::dlerror();
-        throw PluginError(path + " is not a loadable shared library: " + (why ? why : "dlopen failed"));
+        const char* error = ::dlerror();
+        std::string why = error != nullptr ? error : "dlopen failed";
+        // Name the file, not the descriptor it was loaded through.
+        if (const auto at = why.find(load); at != std::string::npos && kept >= 0) why.replace(at, load.size(), path);
+        if (kept >= 0) ::close(kept);
+        throw PluginError(path + " is not a loadable shared library: " + why);
     }
     // Until it is cached, a refused library is unloaded again.
     auto refuse = [&](const std::string& message) -> PluginError {
         ::dlclose(handle);
+        if (kept >= 0) ::close(kept);
         return PluginError(message);
     };
 

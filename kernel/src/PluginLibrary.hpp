@@ -27,7 +27,11 @@ public:
     /// and parses the manifest. Throws PluginError naming the file: unreadable, not a
     /// shared library, not a Keel plugin, ABI major mismatch, newer than this kernel,
     /// manifest errors, SDK range not satisfied.
-    static PluginLibraryPtr open(const std::string& path);
+    ///
+    /// With `fd` (the file, opened by the caller, which read and checked its bytes: the lock
+    /// file's sha256), that very file is loaded, through /proc/self/fd, whatever `path`
+    /// names by then: a file renamed over it after the check is not run.
+    static PluginLibraryPtr open(const std::string& path, int fd = -1);
 
     const std::string& path() const { return path_; }
     const keel_plugin_desc& desc() const { return *desc_; }

@@ -1,10 +1,14 @@
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "../../plugins/hello/HelloCounter.h"
 #include "Catalog.hpp"
+#include "LockFile.hpp"
 #include "LoopTestSupport.hpp"
 #include "PluginSet.hpp"
 
@@ -66,6 +70,7 @@ class PluginLoaderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testPluginNewerThanKernel);
     CPPUNIT_TEST(testBadManifestAndSdkRange);
     CPPUNIT_TEST(testUnreadableAndNonLibraryFiles);
+    CPPUNIT_TEST(testCheckedDescriptorIsWhatLoads);
     CPPUNIT_TEST(testCatalogKeepsGoingPastBadFiles);
     CPPUNIT_TEST(testDuplicatePluginName);
     CPPUNIT_TEST(testMissingDependency);
@@ -207,6 +212,45 @@ public:
         e = errorOf([&] { PluginLibrary::open(garbage.string()); });
         std::filesystem::remove(garbage);
         CPPUNIT_ASSERT_MESSAGE(e, contains(e, "is not a loadable shared library"));
+    }
+
+    // A pinned plugin is hashed from a descriptor and loaded through it: a file renamed over
+    // the path between the check and the load is not the one run.
+    void testCheckedDescriptorIsWhatLoads() {
+        namespace fs = std::filesystem;
+        const fs::path dir = fs::temp_directory_path() / ("keel_swap_" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        const fs::path path = dir / "keel_swapped.so";
+        fs::copy_file(kGood + "/keel_fix_a.so", path);
+        Fd checked(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        CPPUNIT_ASSERT(checked.fd >= 0);
+        const std::string hash = sha256File(checked.fd, path.string());
+        CPPUNIT_ASSERT_EQUAL(sha256File(kGood + "/keel_fix_a.so"), hash);
+        // The swap: another plugin renamed over the checked file's name.
+        fs::copy_file(kGood + "/keel_fix_b.so", dir / "next.so");
+        fs::rename(dir / "next.so", path);
+        CPPUNIT_ASSERT(sha256File(path.string()) != hash);
+        const PluginLibraryPtr library = PluginLibrary::open(path.string(), checked.fd);
+        CPPUNIT_ASSERT_EQUAL(std::string("fix-a"), library->name());
+        CPPUNIT_ASSERT_EQUAL((fs::canonical(dir) / "keel_swapped.so").string(), library->path());
+
+        // The next pinned plugin opened on the same descriptor number (the first one's was
+        // closed after its load) is loaded itself, not taken for the first by its name.
+        fs::copy_file(kGood + "/keel_fix_c.so", dir / "keel_third.so");
+        {
+            Fd other(::open((dir / "keel_third.so").c_str(), O_RDONLY | O_CLOEXEC));
+            CPPUNIT_ASSERT_EQUAL(checked.fd, ::dup3(other.fd, checked.fd, O_CLOEXEC));
+        }
+        const PluginLibraryPtr third = PluginLibrary::open((dir / "keel_third.so").string(), checked.fd);
+        CPPUNIT_ASSERT_EQUAL(std::string("fix-c"), third->name());
+
+        // A descriptor that is not a regular file is refused, naming the path.
+        fs::copy_file(kGood + "/keel_fix_c.so", dir / "keel_unloaded.so");
+        Fd folder(::open(kGood.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        const std::string unloaded = (dir / "keel_unloaded.so").string();
+        const std::string e = errorOf([&] { PluginLibrary::open(unloaded, folder.fd); });
+        fs::remove_all(dir);
+        CPPUNIT_ASSERT_MESSAGE(e, contains(e, "cannot read plugin file " + unloaded + ": not a regular file"));
     }
 
     void testCatalogKeepsGoingPastBadFiles() {
