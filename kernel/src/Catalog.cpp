@@ -1,11 +1,8 @@
 #include "Catalog.hpp"
 
-#include <fcntl.h>
 #include <uv.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -44,8 +41,7 @@ Catalog::Catalog(std::vector<std::string> directories, std::optional<std::set<st
                 Fd pinned(-1);
                 if (allowedSha256) {
                     try {
-                        pinned.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-                        if (pinned.fd < 0) throw std::runtime_error("cannot read " + file + ": " + std::strerror(errno));
+                        pinned.fd = openToRead(file).release();
                         hash = sha256File(pinned.fd, file);
                     } catch (const std::runtime_error& e) {
                         problems_.push_back(e.what());

@@ -105,11 +105,13 @@ Fd::~Fd() {
     if (fd >= 0) ::close(fd);
 }
 
-std::string sha256File(const std::string& path) {
+Fd openToRead(const std::string& path) {
     Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (file.fd < 0) throw std::runtime_error(systemError("read", path));
-    return sha256File(file.fd, path);
+    return Fd(file.release());
 }
+
+std::string sha256File(const std::string& path) { return sha256File(openToRead(path).fd, path); }
 
 std::string sha256File(int fd, const std::string& path) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);

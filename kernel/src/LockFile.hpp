@@ -71,7 +71,16 @@ struct Fd {
     ~Fd();
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    /// Stops owning the descriptor (it stays open) and returns it.
+    int release() {
+        const int f = fd;
+        fd = -1;
+        return f;
+    }
 };
+
+/// `path` opened read-only (close-on-exec). Throws std::runtime_error: "cannot read PATH: why".
+Fd openToRead(const std::string& path);
 
 /// The sha256 of a file's bytes, lower-case hex, read in chunks. Throws std::runtime_error.
 std::string sha256File(const std::string& path);

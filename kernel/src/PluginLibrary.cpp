@@ -2,8 +2,8 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -11,6 +11,8 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+
+#include "LockFile.hpp"
 
 namespace keel::kernel {
 
@@ -51,17 +53,16 @@ PluginLibraryPtr PluginLibrary::open(const std::string& path, int fd) {
     // stays open while the library is loaded (for good): dlopen knows a loaded library by
     // its name first, so a number used again for the next plugin would return this one.
     std::string load = real;
-    int kept = -1;
+    Fd kept(-1); // released (left open) once the library is cached
     if (fd >= 0) {
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
             throw PluginError("cannot read plugin file " + path + ": not a regular file");
-        kept = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (kept < 0) throw PluginError("cannot load " + path + ": " + std::strerror(errno));
-        load = "/proc/self/fd/" + std::to_string(kept);
+        kept.fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (kept.fd < 0) throw PluginError("cannot load " + path + ": " + std::strerror(errno));
+        load = "/proc/self/fd/" + std::to_string(kept.fd);
         if (::access(load.c_str(), R_OK) != 0) {
             const int error = errno;
-            ::close(kept);
             throw PluginError("cannot load " + path + " as its sha256 was checked: " + load + " is not readable (" +
                               std::strerror(error) + "); Keel needs /proc mounted to load a pinned plugin");
         }
@@ -71,14 +72,12 @@ PluginLibraryPtr PluginLibrary::open(const std::string& path, int fd) {
         const char* error = ::dlerror();
         std::string why = error != nullptr ? error : "dlopen failed";
         // Name the file, not the descriptor it was loaded through.
-        if (const auto at = why.find(load); at != std::string::npos && kept >= 0) why.replace(at, load.size(), path);
-        if (kept >= 0) ::close(kept);
+        if (const auto at = why.find(load); at != std::string::npos && load != real) why.replace(at, load.size(), path);
         throw PluginError(path + " is not a loadable shared library: " + why);
     }
     // Until it is cached, a refused library is unloaded again.
     auto refuse = [&](const std::string& message) -> PluginError {
         ::dlclose(handle);
-        if (kept >= 0) ::close(kept);
         return PluginError(message);
     };
 
@@ -118,6 +117,7 @@ PluginLibraryPtr PluginLibrary::open(const std::string& path, int fd) {
 
     auto library = std::make_shared<const PluginLibrary>(real, handle, desc, std::move(manifest));
     libraries.emplace(real, library);
+    kept.release();
     return library;
 }
 
