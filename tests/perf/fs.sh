@@ -138,7 +138,7 @@ EOF
 fi
 
 if want nginx; then
-  write_nginx_conf <<EOF
+  write_nginx_conf nginx <<EOF
   types { text/plain txt; application/octet-stream bin; }
   sendfile on;
   tcp_nopush on;

@@ -33,7 +33,7 @@ apt_install_missing valgrind:valgrind wrk:wrk nginx:nginx-light
 raise_nofile
 
 p_keel=$base p_nginx=$((base + 1))
-write_nginx_conf <<EOF
+write_nginx_conf nginx <<EOF
   server {
     listen 127.0.0.1:$p_nginx;
     location /plain { default_type text/plain; return 200 "Hello World!"; }

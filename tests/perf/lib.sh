@@ -190,40 +190,58 @@ measure() {
 # the default) or bytes a second (xfers) divided by B's in the same round. On a shared
 # machine the CPU a request costs drifts by a third over minutes; servers measured in the
 # same round see the same drift, so their ratio holds better than the ratio of two best
-# rounds taken at different times.
+# rounds taken at different times. A and B may each be several names (one word, blank-
+# separated: the processes of one server, see http.sh's PROCS): every pair of an A and a B
+# gives its ratio in each round, and the median is over all of them.
 round_ratio() {
   local -n figure=${3:-cpus}
   local -a a b r
-  local i
-  read -r -a a <<<"${figure[$1]}"
-  read -r -a b <<<"${figure[$2]}"
+  local i x y
   r=()
-  for i in "${!a[@]}"; do r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN{ printf "%.4f", x / y }')"); done
+  for x in $1; do
+    read -r -a a <<<"${figure[$x]}"
+    for y in $2; do
+      read -r -a b <<<"${figure[$y]}"
+      for i in "${!a[@]}"; do r+=("$(awk -v p="${a[$i]}" -v q="${b[$i]}" 'BEGIN{ printf "%.4f", p / q }')"); done
+    done
+  done
   median_fmt "%.2f" "${r[@]}"
 }
 
-# Writes $tmp/nginx/nginx.conf for a peer run: one process, no access log, temporary files
-# under $tmp/nginx, keep-alive as long as Keel's bench site keeps it. The contents of the
-# http { } block (servers, and anything else) come from standard input.
+# pooled FIGURE NAME...: every round's FIGURE (p99s, cpus, users, xfers) of all these names,
+# one word each, for a median over the processes of one server.
+pooled() {
+  local -n figure=$1
+  shift
+  local name out=""
+  for name in "$@"; do out+="${figure[$name]} "; done
+  echo "$out"
+}
+
+# write_nginx_conf [DIR]: writes $tmp/DIR/nginx.conf (DIR: nginx by default) for a peer run:
+# one process, no access log, temporary files under $tmp/DIR, keep-alive as long as Keel's
+# bench site keeps it. The contents of the http { } block (servers, and anything else) come
+# from standard input.
 write_nginx_conf() {
-  mkdir -p "$tmp/nginx"
+  local dir=$tmp/${1:-nginx}
+  mkdir -p "$dir"
   {
     cat <<EOF
 daemon off;
 master_process off;
 worker_processes 1;
 worker_rlimit_nofile 65536;
-error_log $tmp/nginx/error.log warn;
-pid $tmp/nginx/nginx.pid;
+error_log $dir/error.log warn;
+pid $dir/nginx.pid;
 events { worker_connections 30000; }
 http {
   access_log off;
-  client_body_temp_path $tmp/nginx/body; proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi; uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;
+  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
   keepalive_requests 1000000;
   keepalive_timeout 75s;
 EOF
     cat
     echo "}"
-  } >"$tmp/nginx/nginx.conf"
+  } >"$dir/nginx.conf"
 }
