@@ -56,6 +56,7 @@ base=${PORT_BASE:-18080}
 
 need_limit_server
 need_keel http
+apt_install_missing wrk:wrk nginx:nginx-light
 for tool in wrk nginx node python3 openssl taskset; do
   command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install wrk nginx-light nodejs python3 openssl util-linux)"
 done
