@@ -3,6 +3,9 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "Process.hpp"
 
@@ -42,6 +45,22 @@ struct Workspace {
     std::string site() const { return (root / "site").string(); }
 };
 
+/// `keel lock` of the workspace's site: it must succeed.
+void lockSite(Loop& loop, const Workspace& w) {
+    Process lock(loop, {kKeel, "--plugin-path", w.plugins(), "lock", w.site()});
+    CPPUNIT_ASSERT(lock.waitExit());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(lock.err(), 0, lock.status());
+}
+
+/// `keel ARGS...` until its site has started, then a graceful stop (SIGTERM): it must exit 0.
+void serveAndStop(Loop& loop, std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    Process keel(loop, std::move(args), std::move(env));
+    CPPUNIT_ASSERT_MESSAGE(keel.err(), keel.waitForOutput("kernel: started 1 site(s)"));
+    keel.kill(SIGTERM);
+    CPPUNIT_ASSERT(keel.waitExit());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(keel.err(), 0, keel.status());
+}
+
 } // namespace
 
 class SitesCliTest : public CppUnit::TestFixture {
@@ -79,19 +98,13 @@ public:
         CPPUNIT_ASSERT(noLock.waitExit());
         CPPUNIT_ASSERT_EQUAL(1, noLock.status());
         CPPUNIT_ASSERT(has(noLock.err(), "a production site needs a lock file"));
-        Process anyway(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site(), "--no-lock"});
-        CPPUNIT_ASSERT_MESSAGE(anyway.err(), anyway.waitForOutput("kernel: started 1 site(s)"));
-        anyway.kill(SIGTERM);
-        CPPUNIT_ASSERT(anyway.waitExit());
-        CPPUNIT_ASSERT_EQUAL(0, anyway.status());
+        serveAndStop(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site(), "--no-lock"});
     }
 
     void testLockTamperIsRefused() {
         Workspace w;
         Loop loop;
-        Process lock(loop, {kKeel, "--plugin-path", w.plugins(), "lock", w.site()});
-        CPPUNIT_ASSERT(lock.waitExit());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(lock.err(), 0, lock.status());
+        lockSite(loop, w);
         CPPUNIT_ASSERT(fs::exists(fs::path(w.site()) / "site.lock.json"));
         // Change one byte of the plugin file, far from anything the loader reads first.
         const fs::path so = fs::path(w.plugins()) / "keel_hello.so";
@@ -120,16 +133,10 @@ public:
     void testUnpinnedPluginNeverLoadsUnderALock() {
         Workspace w;
         Loop loop;
-        Process lock(loop, {kKeel, "--plugin-path", w.plugins(), "lock", w.site()});
-        CPPUNIT_ASSERT(lock.waitExit());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(lock.err(), 0, lock.status());
+        lockSite(loop, w);
         fs::copy_file(fs::path(KEEL_FIXTURE_DIR) / "ctor" / "keel_fix_ctor.so", fs::path(w.plugins()) / "keel_fix_ctor.so");
         const fs::path mark = w.root / "mark";
-        Process run(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site()}, {{"KEEL_FIXTURE_CTOR_MARK", mark.string()}});
-        CPPUNIT_ASSERT_MESSAGE(run.err(), run.waitForOutput("kernel: started 1 site(s)"));
-        run.kill(SIGTERM);
-        CPPUNIT_ASSERT(run.waitExit());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.err(), 0, run.status());
+        serveAndStop(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site()}, {{"KEEL_FIXTURE_CTOR_MARK", mark.string()}});
         CPPUNIT_ASSERT_MESSAGE("the unpinned plugin's initializer ran", !fs::exists(mark));
         // The same folder without a lock (--no-lock) loads it: the mark shows the test can see it.
         Process unlocked(loop, {kKeel, "--plugin-path", w.plugins(), "run", w.site(), "--no-lock"},

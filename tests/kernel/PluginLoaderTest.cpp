@@ -222,8 +222,7 @@ public:
         fs::create_directories(dir);
         const fs::path path = dir / "keel_swapped.so";
         fs::copy_file(kGood + "/keel_fix_a.so", path);
-        Fd checked(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        CPPUNIT_ASSERT(checked.fd >= 0);
+        Fd checked = openToRead(path.string());
         const std::string hash = sha256File(checked.fd, path.string());
         CPPUNIT_ASSERT_EQUAL(sha256File(kGood + "/keel_fix_a.so"), hash);
         // The swap: another plugin renamed over the checked file's name.
@@ -238,7 +237,7 @@ public:
         // closed after its load) is loaded itself, not taken for the first by its name.
         fs::copy_file(kGood + "/keel_fix_c.so", dir / "keel_third.so");
         {
-            Fd other(::open((dir / "keel_third.so").c_str(), O_RDONLY | O_CLOEXEC));
+            Fd other = openToRead((dir / "keel_third.so").string());
             CPPUNIT_ASSERT_EQUAL(checked.fd, ::dup3(other.fd, checked.fd, O_CLOEXEC));
         }
         const PluginLibraryPtr third = PluginLibrary::open((dir / "keel_third.so").string(), checked.fd);
