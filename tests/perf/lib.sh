@@ -195,14 +195,15 @@ measure() {
 # gives its ratio in each round, and the median is over all of them.
 round_ratio() {
   local -n figure=${3:-cpus}
-  local -a a b r
-  local i x y
+  local -a r
+  local x y
   r=()
   for x in $1; do
-    read -r -a a <<<"${figure[$x]}"
     for y in $2; do
-      read -r -a b <<<"${figure[$y]}"
-      for i in "${!a[@]}"; do r+=("$(awk -v p="${a[$i]}" -v q="${b[$i]}" 'BEGIN{ printf "%.4f", p / q }')"); done
+      # One awk for the pair's rounds, not one a round.
+      # shellcheck disable=SC2207 # numbers, one word each
+      r+=($(awk -v a="${figure[$x]}" -v b="${figure[$y]}" \
+        'BEGIN{ n = split(a, p, " "); split(b, q, " "); for (i = 1; i <= n; i++) printf "%.4f\n", p[i] / q[i] }'))
     done
   done
   median_fmt "%.2f" "${r[@]}"
