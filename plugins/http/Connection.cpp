@@ -340,12 +340,34 @@ void Connection::onAlloc(uv_handle_t*, std::size_t, uv_buf_t* buf) {
 void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* c = static_cast<Connection*>(stream->data);
     if (nread == 0) return;
+    // A small read of a plain connection waits for the batch (see the header): copied out of
+    // the shared buffer, answered after the poll phase.
+    if (nread > 0 && c->batchable(static_cast<std::size_t>(nread)) &&
+        Server::get().batchRead(c)) {
+        c->hold(buf->base, static_cast<std::size_t>(nread));
+        return;
+    }
     invoke(c->ctx(), "read", [&] {
+        // What the batch holds comes first (on POLLHUP, libuv reports the end of file in the
+        // same event as the partial read before it).
+        if (c->batchedRead) {
+            c->batchedRead = false;
+            c->settle();
+        }
         if (nread > 0)
             c->received(buf->base, static_cast<std::size_t>(nread));
         else
             c->receivedEnd(static_cast<int>(nread));
     });
+}
+
+bool Connection::batchable(std::size_t length) const {
+    return !tls_ && length <= Server::kBatchReadMax && phase_ != Phase::closing &&
+           phase_ != Phase::closed && !shutdownSent_;
+}
+
+void Connection::answerBatch() {
+    invoke(ctx(), "read", [this] { settle(); });
 }
 
 void Connection::received(const char* data, std::size_t length) {
@@ -1068,7 +1090,10 @@ void Connection::settle() {
         break;
     }
     if (phase_ != Phase::closed) {
-        flush();
+        // In the batch's answering pass, a plain answer waits for the write pass.
+        const bool waits = out_ != nullptr && !out_->empty() && !tls_ && !file_ &&
+                           phase_ != Phase::closing && Server::get().batchWrite(this);
+        if (!waits) flush();
         if (phase_ == Phase::closing) {
             if (!file_) beginClose();
         } else if (wantsInput()) {

@@ -164,6 +164,9 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
     };
     sweepTimer_ = makeTimer();
     deferTimer_ = makeTimer();
+    batchCheck_ = new uv_check_t;
+    uv_check_init(loop_, batchCheck_);
+    batchCheck_->data = this;
     logTimer_ = makeTimer(); // armed by logsPending: no wake-ups without access logs to flush
 }
 
@@ -464,6 +467,12 @@ void Server::shutdownNow() {
             uv_close(reinterpret_cast<uv_handle_t*>(timer),
                      [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
     sweepTimer_ = deferTimer_ = logTimer_ = nullptr;
+    if (batchCheck_ != nullptr)
+        uv_close(reinterpret_cast<uv_handle_t*>(batchCheck_),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
+    batchCheck_ = nullptr;
+    batchReads_.clear();
+    batchWrites_.clear();
     deferred_.clear();
     closing_.clear();
     loop_ = nullptr;
@@ -518,6 +527,18 @@ void Server::remove(Connection* connection) {
                         deferred_.end());
         connection->deferred = false;
     }
+    // (A pass being run keeps its copy: connections are deleted in the closing phase, after
+    // the check phase that runs the batch.)
+    if (connection->batchedRead) {
+        batchReads_.erase(std::remove(batchReads_.begin(), batchReads_.end(), connection),
+                          batchReads_.end());
+        connection->batchedRead = false;
+    }
+    if (connection->batchedWrite) {
+        batchWrites_.erase(std::remove(batchWrites_.begin(), batchWrites_.end(), connection),
+                           batchWrites_.end());
+        connection->batchedWrite = false;
+    }
     if (--connectionCount_ == 0) {
         if (sweepTimer_ != nullptr) uv_timer_stop(sweepTimer_);
         maybeFinishStops();
@@ -535,6 +556,52 @@ void Server::defer(Connection* connection) {
         uv_timer_start(
             deferTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->runDeferred(); }, 0, 0);
     }
+}
+
+bool Server::batchRead(Connection* connection) {
+    if (connection->batchedRead) return true;
+    if (batchCheck_ == nullptr || batchReads_.size() >= kBatchMax) return false;
+    // The check phase follows the poll phase without blocking: no reference is needed.
+    if (batchReads_.empty())
+        uv_check_start(batchCheck_, [](uv_check_t* c) { static_cast<Server*>(c->data)->runBatch(); });
+    connection->batchedRead = true;
+    batchReads_.push_back(connection);
+    return true;
+}
+
+bool Server::batchWrite(Connection* connection) {
+    if (!answering_) return false;
+    if (!connection->batchedWrite) {
+        connection->batchedWrite = true;
+        batchWrites_.push_back(connection);
+    }
+    return true;
+}
+
+void Server::runBatch() {
+    uv_check_stop(batchCheck_);
+    // Pass 1: every read of the poll phase is parsed and answered, one kernel callback per
+    // connection (as Node drains nextTick between sockets' callbacks).
+    answering_ = true;
+    batchNow_.swap(batchReads_);
+    for (Connection* c : batchNow_) {
+        if (!c->batchedRead) continue; // answered already (its end of file came) or closed
+        c->batchedRead = false;
+        c->answerBatch();
+    }
+    batchNow_.clear();
+    answering_ = false;
+    // Pass 2: the answers are written, one write each.
+    if (batchWrites_.empty()) return;
+    batchNow_.swap(batchWrites_);
+    callback("write", [this] {
+        for (Connection* c : batchNow_) {
+            if (!c->batchedWrite) continue;
+            c->batchedWrite = false;
+            c->runDeferred();
+        }
+    });
+    batchNow_.clear();
 }
 
 void Server::runDeferred() {

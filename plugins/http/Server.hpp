@@ -138,6 +138,19 @@ public:
     std::size_t connections() const { return connectionCount_; }
     /// Runs connection->runDeferred() on the next loop iteration (outside any kernel call).
     void defer(Connection* connection);
+
+    // --- the read batch (see Connection.hpp) --------------------------------------------------
+    /// Queues a connection whose read waits for the end of the poll phase. False when the
+    /// batch is full: that read is answered at once.
+    bool batchRead(Connection* connection);
+    /// While the batch is answered: queues the connection's output for the write pass and
+    /// returns true. Outside it, false (write now).
+    bool batchWrite(Connection* connection);
+    /// Reads up to this size may wait for the batch (a larger one is a body: parsed at once,
+    /// without the copy).
+    static constexpr std::size_t kBatchReadMax = 16 * 1024;
+    /// Connections per batch (libuv hands out up to 1024 events per poll).
+    static constexpr std::size_t kBatchMax = 256;
     /// A listener's last connection went away.
     void listenerDrained(Listener& listener);
 
@@ -161,6 +174,7 @@ private:
     void maybeFinishStops();
     void sweep();
     void runDeferred();
+    void runBatch();
     void flushLogs();
     template <class F> void callback(const char* what, F&& fn);
 
@@ -174,6 +188,11 @@ private:
     Connection* first_ = nullptr;      // every connection, an intrusive list
     std::size_t connectionCount_ = 0;
     std::vector<Connection*> deferred_;
+    std::vector<Connection*> batchReads_;  // read, to be answered in the check phase
+    std::vector<Connection*> batchWrites_; // answered, to be written after all of them
+    std::vector<Connection*> batchNow_;    // the pass being run
+    uv_check_t* batchCheck_ = nullptr;
+    bool answering_ = false;
     uv_timer_t* sweepTimer_ = nullptr;
     uv_timer_t* deferTimer_ = nullptr;
     uv_timer_t* logTimer_ = nullptr;

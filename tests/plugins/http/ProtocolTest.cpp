@@ -62,6 +62,7 @@ class ProtocolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testHttp10);
     CPPUNIT_TEST(testHeadHasNoBody);
     CPPUNIT_TEST(testPipelinedResponsesInOrder);
+    CPPUNIT_TEST(testRequestsArrivingTogether);
     CPPUNIT_TEST(testConnectionClose);
     CPPUNIT_TEST(testChunkedRequestBody);
     CPPUNIT_TEST(testLargeBodyWithBackpressure);
@@ -205,6 +206,49 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(""), replies[4].body);
         CPPUNIT_ASSERT_EQUAL(std::string("Hello, Bob!"), replies[5].body);
         CPPUNIT_ASSERT(!c.closed);
+    }
+
+    // Reads that arrive in one poll phase are answered together after it (the server's read
+    // batch): more connections than one batch takes, each with pipelined requests, a body,
+    // a handler that answers later, and clients that half-close right after their request.
+    void testRequestsArrivingTogether() {
+        SiteHarness h({site()});
+        constexpr int kClients = 300; // over the batch's 256: the rest are answered at once
+        std::vector<std::unique_ptr<RawClient>> clients;
+        for (int i = 0; i < kClients; ++i)
+            clients.push_back(std::make_unique<RawClient>(h, h.port()));
+        // Every request is in its socket before the loop runs again.
+        for (int i = 0; i < kClients; ++i) {
+            const std::string name = "n" + std::to_string(i);
+            if (i % 3 == 0) {
+                CPPUNIT_ASSERT(clients[i]->send("GET /greet/" + name + " HTTP/1.0\r\n\r\n"));
+                clients[i]->shutdownWrite();
+            } else {
+                CPPUNIT_ASSERT(clients[i]->send(
+                    get("/greet/" + name) + (i % 3 == 1 ? get("/slow") : get("/plain")) +
+                        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"));
+            }
+        }
+        for (int i = 0; i < kClients; ++i) {
+            RawClient& c = *clients[i];
+            const std::string label = "client " + std::to_string(i);
+            if (i % 3 == 0) {
+                const Reply r = c.reply();
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label + ": " + c.received(), 200, r.status);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, "Hello, n" + std::to_string(i) + "!", r.body);
+                CPPUNIT_ASSERT_MESSAGE(label, c.waitClosed());
+                continue;
+            }
+            const auto replies = c.replies(3);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label + ": " + c.received(), std::size_t(3),
+                                         replies.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, "Hello, n" + std::to_string(i) + "!",
+                                         replies[0].body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(i % 3 == 1 ? "finally" : "Hello World!"),
+                                         replies[1].body);
+            CPPUNIT_ASSERT_MESSAGE(label, has(replies[2].body, "\"body\":\"ok\""));
+            CPPUNIT_ASSERT_MESSAGE(label, !c.closed);
+        }
     }
 
     void testConnectionClose() {
