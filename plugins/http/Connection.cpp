@@ -331,20 +331,20 @@ void Connection::stopReading() {
     reading_ = false;
 }
 
-void Connection::onAlloc(uv_handle_t*, std::size_t, uv_buf_t* buf) {
-    // One buffer for every connection: each read is parsed (or what must wait is copied)
-    // before the read callback returns.
-    *buf = uv_buf_init(Server::get().readBuffer(), static_cast<unsigned>(Server::kReadBufferSize));
+void Connection::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    // Shared memory: each read is parsed (or what must wait is copied) before the read
+    // callback returns, or, when it waits for the batch, before the batch ends.
+    *buf = Server::get().readSpace(static_cast<Connection*>(handle->data)->batchable());
 }
 
 void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* c = static_cast<Connection*>(stream->data);
     if (nread == 0) return;
-    // A small read of a plain connection waits for the batch (see the header): copied out of
-    // the shared buffer, answered after the poll phase.
-    if (nread > 0 && c->batchable(static_cast<std::size_t>(nread)) &&
-        Server::get().batchRead(c)) {
-        c->hold(buf->base, static_cast<std::size_t>(nread));
+    // A small read of a plain connection waits for the batch (see the header), where it was
+    // read.
+    if (nread > 0 && Server::get().batchRead(c, buf->base, static_cast<std::size_t>(nread),
+                                             c->batchOffset_)) {
+        c->batchLength_ = static_cast<std::uint32_t>(nread);
         return;
     }
     invoke(c->ctx(), "read", [&] {
@@ -352,7 +352,7 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
         // same event as the partial read before it).
         if (c->batchedRead) {
             c->batchedRead = false;
-            c->settle();
+            c->received(Server::get().batchBytes(c->batchOffset_), c->batchLength_);
         }
         if (nread > 0)
             c->received(buf->base, static_cast<std::size_t>(nread));
@@ -361,13 +361,18 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
     });
 }
 
-bool Connection::batchable(std::size_t length) const {
-    return !tls_ && length <= Server::kBatchReadMax && phase_ != Phase::closing &&
-           phase_ != Phase::closed && !shutdownSent_;
+bool Connection::batchable() const {
+    return !tls_ && phase_ != Phase::closing && phase_ != Phase::closed && !shutdownSent_;
 }
 
 void Connection::answerBatch() {
-    invoke(ctx(), "read", [this] { settle(); });
+    invoke(ctx(), "read",
+           [this] { received(Server::get().batchBytes(batchOffset_), batchLength_); });
+}
+
+void Connection::writeBatch() {
+    flush();
+    if (broken_) Server::get().defer(this);
 }
 
 void Connection::received(const char* data, std::size_t length) {

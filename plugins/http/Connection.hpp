@@ -11,7 +11,7 @@
 // at once when a handler answers later.
 //
 // The read batch: a small read of a plain connection is not parsed in libuv's read callback
-// but held (copied out of the shared read buffer) and the connection queued on the server.
+// but left where it was read, in the server's batch arena, and the connection queued.
 // Right after the poll phase, in the check phase, the server answers every queued
 // connection (one kernel callback each) and then writes all their answers. A loop iteration
 // thus makes its reads, its parsing and pipelines, and its writes in three runs instead of
@@ -70,8 +70,10 @@ public:
     // The server's read batch.
     bool batchedRead = false;  // input held for the batch's answering pass
     bool batchedWrite = false; // output held for the batch's write pass
-    /// The batch's answering pass: what was held is parsed and answered.
+    /// The batch's answering pass: the held read is parsed and answered.
     void answerBatch();
+    /// The batch's write pass: the answer goes out.
+    void writeBatch();
 
     static const keel_transport_vtable kTransport;
 
@@ -91,8 +93,8 @@ private:
     // --- input -------------------------------------------------------------------------
     static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
     static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-    /// Whether a read of `length` bytes may wait for the server's batch.
-    bool batchable(std::size_t length) const;
+    /// Whether a read may wait for the server's batch.
+    bool batchable() const;
     void received(const char* data, std::size_t length);
     void receivedEnd(int status);
     void pumpTls();
@@ -231,6 +233,9 @@ private:
     bool shutdownSent_ : 1 = false;
     bool draining_ : 1 = false;
     bool counted_ : 1 = false;
+
+    std::uint32_t batchOffset_ = 0; // the batched read, in the server's arena
+    std::uint32_t batchLength_ = 0;
 
     // The error a parser callback found (refuse()).
     std::uint16_t refuseStatus_ = 0;

@@ -153,6 +153,8 @@ void Server::start(uv_loop_t* loop, const keel_host_api* host) {
         std::memset(idText_ + 8, '0', sizeof idText_ - 8);
     }
     if (!readBuffer_) readBuffer_ = std::make_unique<char[]>(kReadBufferSize);
+    // Not zeroed: its pages are touched only as far as reads reach.
+    if (!batchArena_) batchArena_.reset(new char[kBatchArenaSize]);
     if (!plainBuffer_) plainBuffer_ = std::make_unique<char[]>(kPlainBufferSize);
     fallback_ = std::make_shared<SiteSettings>();
     auto makeTimer = [this] {
@@ -558,9 +560,21 @@ void Server::defer(Connection* connection) {
     }
 }
 
-bool Server::batchRead(Connection* connection) {
-    if (connection->batchedRead) return true;
-    if (batchCheck_ == nullptr || batchReads_.size() >= kBatchMax) return false;
+uv_buf_t Server::readSpace(bool batchable) {
+    if (batchable && batchCheck_ != nullptr && batchReads_.size() < kBatchMax &&
+        kBatchArenaSize - batchUsed_ >= kReadBufferSize)
+        return uv_buf_init(batchArena_.get() + batchUsed_, static_cast<unsigned>(kReadBufferSize));
+    return uv_buf_init(readBuffer_.get(), static_cast<unsigned>(kReadBufferSize));
+}
+
+bool Server::batchRead(Connection* connection, const char* data, std::size_t length,
+                       std::uint32_t& offset) {
+    // Only the arena's free part was offered, so a read there starts where it is free.
+    if (data != batchArena_.get() + batchUsed_ || length > kBatchReadMax ||
+        connection->batchedRead || batchReads_.size() >= kBatchMax)
+        return false;
+    offset = static_cast<std::uint32_t>(batchUsed_);
+    batchUsed_ += length;
     // The check phase follows the poll phase without blocking: no reference is needed.
     if (batchReads_.empty())
         uv_check_start(batchCheck_, [](uv_check_t* c) { static_cast<Server*>(c->data)->runBatch(); });
@@ -591,16 +605,15 @@ void Server::runBatch() {
     }
     batchNow_.clear();
     answering_ = false;
-    // Pass 2: the answers are written, one write each.
-    if (batchWrites_.empty()) return;
+    batchUsed_ = 0; // what was not parsed was copied (as from the shared read buffer)
+    // Pass 2: the answers are written, one write each (no kernel call: a failed write
+    // closes its connection through the deferred queue).
     batchNow_.swap(batchWrites_);
-    callback("write", [this] {
-        for (Connection* c : batchNow_) {
-            if (!c->batchedWrite) continue;
-            c->batchedWrite = false;
-            c->runDeferred();
-        }
-    });
+    for (Connection* c : batchNow_) {
+        if (!c->batchedWrite) continue;
+        c->batchedWrite = false;
+        c->writeBatch();
+    }
     batchNow_.clear();
 }
 

@@ -140,17 +140,25 @@ public:
     void defer(Connection* connection);
 
     // --- the read batch (see Connection.hpp) --------------------------------------------------
-    /// Queues a connection whose read waits for the end of the poll phase. False when the
-    /// batch is full: that read is answered at once.
-    bool batchRead(Connection* connection);
+    /// Where a connection reads into: the batch's arena while it has room for a whole read
+    /// (and the connection may wait for the batch), else the shared read buffer.
+    uv_buf_t readSpace(bool batchable);
+    /// A read made into `space` waits for the batch, where it lies: true, with the piece's
+    /// place in the arena. False when it cannot (not in the arena, too large, the batch
+    /// full): it is answered at once, and its arena space is reused.
+    bool batchRead(Connection* connection, const char* data, std::size_t length,
+                   std::uint32_t& offset);
+    /// The bytes of a batched read (valid until the batch ends).
+    const char* batchBytes(std::uint32_t offset) const { return batchArena_.get() + offset; }
     /// While the batch is answered: queues the connection's output for the write pass and
     /// returns true. Outside it, false (write now).
     bool batchWrite(Connection* connection);
-    /// Reads up to this size may wait for the batch (a larger one is a body: parsed at once,
-    /// without the copy).
+    /// Reads up to this size may wait for the batch (a larger one is a body: parsed at once).
     static constexpr std::size_t kBatchReadMax = 16 * 1024;
     /// Connections per batch (libuv hands out up to 1024 events per poll).
     static constexpr std::size_t kBatchMax = 256;
+    /// The arena batched reads stay in; a read is offered the shared buffer's size of it.
+    static constexpr std::size_t kBatchArenaSize = 256 * 1024;
     /// A listener's last connection went away.
     void listenerDrained(Listener& listener);
 
@@ -192,6 +200,8 @@ private:
     std::vector<Connection*> batchWrites_; // answered, to be written after all of them
     std::vector<Connection*> batchNow_;    // the pass being run
     uv_check_t* batchCheck_ = nullptr;
+    std::unique_ptr<char[]> batchArena_;
+    std::size_t batchUsed_ = 0; // arena bytes held by batched reads
     bool answering_ = false;
     uv_timer_t* sweepTimer_ = nullptr;
     uv_timer_t* deferTimer_ = nullptr;
