@@ -343,10 +343,8 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
     // A small read of a plain connection waits for the batch (see the header), where it was
     // read.
     if (nread > 0 && Server::get().batchRead(c, buf->base, static_cast<std::size_t>(nread),
-                                             c->batchOffset_)) {
-        c->batchLength_ = static_cast<std::uint32_t>(nread);
+                                             c->batchOffset_, c->batchLength_))
         return;
-    }
     invoke(c->ctx(), "read", [&] {
         // What the batch holds comes first (on POLLHUP, libuv reports the end of file in the
         // same event as the partial read before it).

@@ -561,25 +561,28 @@ void Server::defer(Connection* connection) {
 }
 
 uv_buf_t Server::readSpace(bool batchable) {
-    if (batchable && batchCheck_ != nullptr && batchReads_.size() < kBatchMax &&
-        kBatchArenaSize - batchUsed_ >= kReadBufferSize)
+    // (A batch is answered before it or the arena is full, so there is always room.)
+    if (batchable && batchCheck_ != nullptr)
         return uv_buf_init(batchArena_.get() + batchUsed_, static_cast<unsigned>(kReadBufferSize));
     return uv_buf_init(readBuffer_.get(), static_cast<unsigned>(kReadBufferSize));
 }
 
 bool Server::batchRead(Connection* connection, const char* data, std::size_t length,
-                       std::uint32_t& offset) {
+                       std::uint32_t& offset, std::uint32_t& kept) {
     // Only the arena's free part was offered, so a read there starts where it is free.
-    if (data != batchArena_.get() + batchUsed_ || length > kBatchReadMax ||
-        connection->batchedRead || batchReads_.size() >= kBatchMax)
+    if (data != batchArena_.get() + batchUsed_ || length > kBatchReadMax || connection->batchedRead)
         return false;
     offset = static_cast<std::uint32_t>(batchUsed_);
+    kept = static_cast<std::uint32_t>(length);
     batchUsed_ += length;
     // The check phase follows the poll phase without blocking: no reference is needed.
     if (batchReads_.empty())
         uv_check_start(batchCheck_, [](uv_check_t* c) { static_cast<Server*>(c->data)->runBatch(); });
     connection->batchedRead = true;
     batchReads_.push_back(connection);
+    // Full (connections, or the room a next read needs): answered now, in the poll phase.
+    if (batchReads_.size() >= kBatchMax || kBatchArenaSize - batchUsed_ < kReadBufferSize)
+        runBatch();
     return true;
 }
 

@@ -140,14 +140,15 @@ public:
     void defer(Connection* connection);
 
     // --- the read batch (see Connection.hpp) --------------------------------------------------
-    /// Where a connection reads into: the batch's arena while it has room for a whole read
-    /// (and the connection may wait for the batch), else the shared read buffer.
+    /// Where a connection reads into: the batch's arena when the connection may wait for the
+    /// batch, else the shared read buffer.
     uv_buf_t readSpace(bool batchable);
-    /// A read made into `space` waits for the batch, where it lies: true, with the piece's
-    /// place in the arena. False when it cannot (not in the arena, too large, the batch
-    /// full): it is answered at once, and its arena space is reused.
+    /// A read made into readSpace() waits for the batch, where it lies: true, with the
+    /// piece's place in the arena (a batch that becomes full is answered now). False when it
+    /// cannot (not in the arena, too large): it is answered at once, and its arena space is
+    /// reused.
     bool batchRead(Connection* connection, const char* data, std::size_t length,
-                   std::uint32_t& offset);
+                   std::uint32_t& offset, std::uint32_t& kept);
     /// The bytes of a batched read (valid until the batch ends).
     const char* batchBytes(std::uint32_t offset) const { return batchArena_.get() + offset; }
     /// While the batch is answered: queues the connection's output for the write pass and
@@ -155,8 +156,10 @@ public:
     bool batchWrite(Connection* connection);
     /// Reads up to this size may wait for the batch (a larger one is a body: parsed at once).
     static constexpr std::size_t kBatchReadMax = 16 * 1024;
-    /// Connections per batch (libuv hands out up to 1024 events per poll).
-    static constexpr std::size_t kBatchMax = 256;
+    /// Connections per batch: what one read waits for at most (libuv hands out up to 1024
+    /// events per poll). Measured with tests/perf/http.sh's load (64 connections), batches
+    /// of 8 saved less CPU than 16 to 256, which did not differ beyond the noise.
+    static constexpr std::size_t kBatchMax = 64;
     /// The arena batched reads stay in; a read is offered the shared buffer's size of it.
     static constexpr std::size_t kBatchArenaSize = 256 * 1024;
     /// A listener's last connection went away.

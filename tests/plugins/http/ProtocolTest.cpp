@@ -213,7 +213,7 @@ public:
     // a handler that answers later, and clients that half-close right after their request.
     void testRequestsArrivingTogether() {
         SiteHarness h({site()});
-        constexpr int kClients = 300; // over the batch's 256: the rest are answered at once
+        constexpr int kClients = 300; // several batches of 64, answered when full, and the rest
         std::vector<std::unique_ptr<RawClient>> clients;
         for (int i = 0; i < kClients; ++i)
             clients.push_back(std::make_unique<RawClient>(h, h.port()));
@@ -248,6 +248,19 @@ public:
                                          replies[1].body);
             CPPUNIT_ASSERT_MESSAGE(label, has(replies[2].body, "\"body\":\"ok\""));
             CPPUNIT_ASSERT_MESSAGE(label, !c.closed);
+        }
+        // Reads of nearly 16 KiB each (still batched): the arena fills before the batch does.
+        const std::string body(15000, 'b');
+        std::vector<std::unique_ptr<RawClient>> large;
+        for (int i = 0; i < 40; ++i) {
+            large.push_back(std::make_unique<RawClient>(h, h.port()));
+            CPPUNIT_ASSERT(large.back()->send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                              std::to_string(body.size()) + "\r\n\r\n" + body));
+        }
+        for (auto& c : large) {
+            const Reply r = c->reply();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c->received(), 200, r.status);
+            CPPUNIT_ASSERT(has(r.body, "\"body\":\"" + body + "\""));
         }
     }
 
