@@ -340,8 +340,7 @@ void Connection::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
 void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* c = static_cast<Connection*>(stream->data);
     if (nread == 0) return;
-    // A small read of a plain connection waits for the batch (see the header), where it was
-    // read.
+    // A small read waits for the batch (see the header), where it was read.
     if (nread > 0 && Server::get().batchRead(c, buf->base, static_cast<std::size_t>(nread),
                                              c->batchOffset_, c->batchLength_))
         return;
@@ -360,7 +359,7 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 }
 
 bool Connection::batchable() const {
-    return !tls_ && phase_ != Phase::closing && phase_ != Phase::closed && !shutdownSent_;
+    return phase_ != Phase::closing && phase_ != Phase::closed && !shutdownSent_;
 }
 
 void Connection::answerBatch() {
@@ -1093,8 +1092,8 @@ void Connection::settle() {
         break;
     }
     if (phase_ != Phase::closed) {
-        // In the batch's answering pass, a plain answer waits for the write pass.
-        const bool waits = out_ != nullptr && !out_->empty() && !tls_ && !file_ &&
+        // In the batch's answering pass, an answer (not a file) waits for the write pass.
+        const bool waits = out_ != nullptr && !out_->empty() && !file_ &&
                            phase_ != Phase::closing && Server::get().batchWrite(this);
         if (!waits) flush();
         if (phase_ == Phase::closing) {

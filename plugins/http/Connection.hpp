@@ -10,7 +10,7 @@
 // buffer flushed with one try-write (head and body together) once the read is answered, or
 // at once when a handler answers later.
 //
-// The read batch: a small read of a plain connection is not parsed in libuv's read callback
+// The read batch: a small read (TLS records too) is not parsed in libuv's read callback
 // but left where it was read, in the server's batch arena, and the connection queued.
 // Right after the poll phase, in the check phase, the server answers every queued
 // connection (one kernel callback each) and then writes all their answers. A loop iteration

@@ -529,8 +529,8 @@ void Server::remove(Connection* connection) {
                         deferred_.end());
         connection->deferred = false;
     }
-    // (A pass being run keeps its copy: connections are deleted in the closing phase, after
-    // the check phase that runs the batch.)
+    // (A pass being run keeps its own list: connections are deleted in the loop's closing
+    // phase, never during a pass, which runs in the poll or the check phase.)
     if (connection->batchedRead) {
         batchReads_.erase(std::remove(batchReads_.begin(), batchReads_.end(), connection),
                           batchReads_.end());
