@@ -8,16 +8,16 @@
 // nothing but its bytes. A request's head is collected into a pooled buffer that goes back
 // to the pool once the kernel has copied it; responses are formatted into a pooled output
 // buffer flushed with one try-write (head and body together) once the read is answered, or
-// at once when a handler answers later.
+// at once when a handler answers later. Bodies stream into the pipeline; when it pauses
+// them, reading stops. Deadlines (headers, keep-alive, body idle, write stall) are checked
+// by the server's one sweep timer, so an idle connection holds no timer and no buffer.
 //
 // The read batch: a small read (TLS records too) is not parsed in libuv's read callback
 // but left where it was read, in the server's batch arena, and the connection queued.
 // Right after the poll phase, in the check phase, the server answers every queued
 // connection (one kernel callback each) and then writes all their answers. A loop iteration
 // thus makes its reads, its parsing and pipelines, and its writes in three runs instead of
-// alternating, and each run's code stays in the caches. Bodies stream into the pipeline; when it pauses them,
-// reading stops. Deadlines (headers, keep-alive, body idle, write stall) are checked by the
-// server's one sweep timer, so an idle connection holds no timer and no buffer.
+// alternating, and each run's code stays in the caches.
 //
 // Lifetime: owned by the server's list from accept until its handle's close callback. Calls
 // into the kernel (request_begin, request_body, request_abort, request_release) are made

@@ -577,7 +577,8 @@ bool Server::batchRead(Connection* connection, const char* data, std::size_t len
     batchUsed_ += length;
     // The check phase follows the poll phase without blocking: no reference is needed.
     if (batchReads_.empty())
-        uv_check_start(batchCheck_, [](uv_check_t* c) { static_cast<Server*>(c->data)->runBatch(); });
+        uv_check_start(batchCheck_,
+                       [](uv_check_t* c) { static_cast<Server*>(c->data)->runBatch(); });
     connection->batchedRead = true;
     batchReads_.push_back(connection);
     // Full (connections, or the room a next read needs): answered now, in the poll phase.

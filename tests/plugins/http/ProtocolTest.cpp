@@ -226,7 +226,7 @@ public:
             } else {
                 CPPUNIT_ASSERT(clients[i]->send(
                     get("/greet/" + name) + (i % 3 == 1 ? get("/slow") : get("/plain")) +
-                        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"));
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"));
             }
         }
         for (int i = 0; i < kClients; ++i) {
@@ -244,8 +244,8 @@ public:
                                          replies.size());
             CPPUNIT_ASSERT_EQUAL_MESSAGE(label, "Hello, n" + std::to_string(i) + "!",
                                          replies[0].body);
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(i % 3 == 1 ? "finally" : "Hello World!"),
-                                         replies[1].body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(
+                label, std::string(i % 3 == 1 ? "finally" : "Hello World!"), replies[1].body);
             CPPUNIT_ASSERT_MESSAGE(label, has(replies[2].body, "\"body\":\"ok\""));
             CPPUNIT_ASSERT_MESSAGE(label, !c.closed);
         }
