@@ -349,7 +349,7 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
         // same event as the partial read before it).
         if (c->batchedRead) {
             c->batchedRead = false;
-            c->received(Server::get().batchBytes(c->batchOffset_), c->batchLength_);
+            c->receivedBatch();
         }
         if (nread > 0)
             c->received(buf->base, static_cast<std::size_t>(nread));
@@ -363,8 +363,11 @@ bool Connection::batchable() const {
 }
 
 void Connection::answerBatch() {
-    invoke(ctx(), "read",
-           [this] { received(Server::get().batchBytes(batchOffset_), batchLength_); });
+    invoke(ctx(), "read", [this] { receivedBatch(); });
+}
+
+void Connection::receivedBatch() {
+    received(Server::get().batchBytes(batchOffset_), batchLength_);
 }
 
 void Connection::writeBatch() {

@@ -96,6 +96,8 @@ private:
     /// Whether a read may wait for the server's batch.
     bool batchable() const;
     void received(const char* data, std::size_t length);
+    /// The read held for the batch.
+    void receivedBatch();
     void receivedEnd(int status);
     void pumpTls();
     void feed(const char* data, std::size_t length);

@@ -524,23 +524,17 @@ void Server::remove(Connection* connection) {
         first_ = connection->next;
     if (connection->next != nullptr) connection->next->prev = connection->prev;
     connection->prev = connection->next = nullptr;
-    if (connection->deferred) {
-        deferred_.erase(std::remove(deferred_.begin(), deferred_.end(), connection),
-                        deferred_.end());
-        connection->deferred = false;
-    }
-    // (A pass being run keeps its own list: connections are deleted in the loop's closing
-    // phase, never during a pass, which runs in the poll or the check phase.)
-    if (connection->batchedRead) {
-        batchReads_.erase(std::remove(batchReads_.begin(), batchReads_.end(), connection),
-                          batchReads_.end());
-        connection->batchedRead = false;
-    }
-    if (connection->batchedWrite) {
-        batchWrites_.erase(std::remove(batchWrites_.begin(), batchWrites_.end(), connection),
-                           batchWrites_.end());
-        connection->batchedWrite = false;
-    }
+    // Out of every queue it is in. (A batch pass being run keeps its own list: connections
+    // are deleted in the loop's closing phase, never during a pass, which runs in the poll or
+    // the check phase.)
+    auto leave = [connection](std::vector<Connection*>& queue, bool Connection::*queued) {
+        if (!(connection->*queued)) return;
+        queue.erase(std::remove(queue.begin(), queue.end(), connection), queue.end());
+        connection->*queued = false;
+    };
+    leave(deferred_, &Connection::deferred);
+    leave(batchReads_, &Connection::batchedRead);
+    leave(batchWrites_, &Connection::batchedWrite);
     if (--connectionCount_ == 0) {
         if (sweepTimer_ != nullptr) uv_timer_stop(sweepTimer_);
         maybeFinishStops();
@@ -596,30 +590,32 @@ bool Server::batchWrite(Connection* connection) {
     return true;
 }
 
+template <class F>
+void Server::runPass(std::vector<Connection*>& queue, bool Connection::*queued, F&& each) {
+    batchNow_.swap(queue);
+    for (Connection* c : batchNow_) {
+        if (!(c->*queued)) continue;
+        c->*queued = false;
+        each(c);
+    }
+    batchNow_.clear();
+}
+
 void Server::runBatch() {
     uv_check_stop(batchCheck_);
     // Pass 1: every read of the poll phase is parsed and answered, one kernel callback per
     // connection (as Node drains nextTick between sockets' callbacks).
+    // (A connection no longer marked was answered already, as its end of file came, or
+    // closed.)
     answering_ = true;
-    batchNow_.swap(batchReads_);
-    for (Connection* c : batchNow_) {
-        if (!c->batchedRead) continue; // answered already (its end of file came) or closed
-        c->batchedRead = false;
-        c->answerBatch();
-    }
-    batchNow_.clear();
+    runPass(batchReads_, &Connection::batchedRead, [](Connection* c) { c->answerBatch(); });
     answering_ = false;
     batchUsed_ = 0; // what was not parsed was copied (as from the shared read buffer)
     // Pass 2: the answers are written, one write each (no kernel call: a failed write
     // closes its connection through the deferred queue).
-    batchNow_.swap(batchWrites_);
-    for (Connection* c : batchNow_) {
-        if (!c->batchedWrite) continue;
-        c->batchedWrite = false;
-        c->writeBatch();
-    }
-    batchNow_.clear();
+    runPass(batchWrites_, &Connection::batchedWrite, [](Connection* c) { c->writeBatch(); });
 }
+
 
 void Server::runDeferred() {
     uv_unref(reinterpret_cast<uv_handle_t*>(deferTimer_));

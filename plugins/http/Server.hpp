@@ -116,8 +116,6 @@ public:
     /// An access log line is buffered: it is flushed within a second (no timer runs while
     /// nothing waits, so an idle server is not woken for it).
     void logsPending();
-    /// The shared read buffer (every read is consumed before the next one starts).
-    char* readBuffer() { return readBuffer_.get(); }
     static constexpr std::size_t kReadBufferSize = 64 * 1024;
     char* plainBuffer() { return plainBuffer_.get(); }
     static constexpr std::size_t kPlainBufferSize = 16 * 1024 + 64;
@@ -186,6 +184,10 @@ private:
     void sweep();
     void runDeferred();
     void runBatch();
+    /// Runs `each` on every connection of `queue` still marked `queued` (clearing the mark);
+    /// the queue is empty after.
+    template <class F>
+    void runPass(std::vector<Connection*>& queue, bool Connection::*queued, F&& each);
     void flushLogs();
     template <class F> void callback(const char* what, F&& fn);
 
