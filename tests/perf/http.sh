@@ -82,29 +82,30 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 # Keel's TLS 1.2 suites (plugins/http/Tls.cpp) for nginx too; TLS 1.3 negotiates the same
 # suite on both (OpenSSL's default order, the same library).
 ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+plain='location /plain { default_type text/plain; return 200 "Hello World!"; }'
+# start_nginx NAME: runs the nginx whose configuration write_nginx_conf NAME wrote.
+start_nginx() {
+  taskset -c 1 nginx -p "$tmp/$1" -c "$tmp/$1/nginx.conf" 2>"$tmp/$1/stderr" &
+  pids+=($!)
+}
 write_nginx_conf nginx <<EOF
   server {
     listen 127.0.0.1:$p_nginx;
-    location /plain { default_type text/plain; return 200 "Hello World!"; }
+    $plain
   }
   server {
     listen 127.0.0.1:$t_nginx ssl;
     ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers $ciphers;
-    location /plain { default_type text/plain; return 200 "Hello World!"; }
+    $plain
   }
 EOF
-taskset -c 1 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx/stderr" & pids+=($!); pid_nginx=$!
+start_nginx nginx; pid_nginx=$!
 declare -A pid_of=([nginx]=$pid_nginx) port_of=([nginx]=$p_nginx)
 nginx_names=nginx
 for ((i = 2; i <= procs; i++)); do
-  write_nginx_conf "nginx-$i" <<EOF
-  server {
-    listen 127.0.0.1:$((base + 20 + i));
-    location /plain { default_type text/plain; return 200 "Hello World!"; }
-  }
-EOF
-  taskset -c 1 nginx -p "$tmp/nginx-$i" -c "$tmp/nginx-$i/nginx.conf" 2>"$tmp/nginx-$i/stderr" & pids+=($!)
+  write_nginx_conf "nginx-$i" <<<"  server { listen 127.0.0.1:$((base + 20 + i)); $plain }"
+  start_nginx "nginx-$i"
   pid_of[nginx-$i]=$! port_of[nginx-$i]=$((base + 20 + i)) nginx_names+=" nginx-$i"
 done
 
@@ -118,18 +119,21 @@ EOF
 taskset -c 1 node "$tmp/node.js" "$p_node" & pids+=($!); pid_node=$!
 
 # keel: sites/bench as it is, and the same site on TLS.
-taskset -c 1 "$keel" --log-level warn run "$repo/sites/bench" --listen "127.0.0.1:$p_keel" --no-lock & pids+=($!)
-pid_keel=$!
+# start_keel SITE [ADDRESS]: a keel process serving SITE (on ADDRESS when given).
+start_keel() {
+  taskset -c 1 "$keel" --log-level warn run "$1" ${2:+--listen "$2"} --no-lock &
+  pids+=($!)
+}
+start_keel "$repo/sites/bench" "127.0.0.1:$p_keel"; pid_keel=$!
 pid_of[keel]=$pid_keel port_of[keel]=$p_keel keel_names=keel
 for ((i = 2; i <= procs; i++)); do
-  taskset -c 1 "$keel" --log-level warn run "$repo/sites/bench" --listen "127.0.0.1:$((base + 10 + i))" --no-lock & pids+=($!)
+  start_keel "$repo/sites/bench" "127.0.0.1:$((base + 10 + i))"
   pid_of[keel-$i]=$! port_of[keel-$i]=$((base + 10 + i)) keel_names+=" keel-$i"
 done
 sed -e "s#\"address\": \"127.0.0.1:8080\"#\"address\": \"127.0.0.1:$t_keel\", \"tls\": {\"cert\": \"$tmp/cert.pem\", \"key\": \"$tmp/key.pem\"}#" \
     -e 's#"name": "bench"#"name": "bench-tls"#' -e "s#\"root\": \"public\"#\"root\": \"$repo/sites/bench/public\"#" \
     "$repo/sites/bench/site.json" >"$tmp/site-tls.json"
-taskset -c 1 "$keel" --log-level warn run "$tmp/site-tls.json" --no-lock & pids+=($!)
-pid_keel_tls=$!
+start_keel "$tmp/site-tls.json"; pid_keel_tls=$!
 
 for p in "$p_limit:limit-server" "$p_uv:uv-hello" "$p_node:node" "$t_nginx:nginx tls" "$t_keel:keel tls"; do
   wait_port "${p%%:*}" "${p#*:}"
