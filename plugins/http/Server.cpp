@@ -620,17 +620,15 @@ void Server::runBatch() {
 void Server::runDeferred() {
     uv_unref(reinterpret_cast<uv_handle_t*>(deferTimer_));
     callback("deferred", [this] {
+        // A connection deferred again by this work is queued afresh and run in the next turn
+        // of the while. None is deleted meanwhile: that happens in the loop's closing phase.
         while (!deferred_.empty()) {
-            std::vector<Connection*> batch;
-            batch.swap(deferred_);
-            for (Connection* c : batch)
+            deferredNow_.swap(deferred_); // the two vectors keep their capacity: no allocation
+            for (Connection* c : deferredNow_)
                 c->deferred = false;
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                // A connection closed by an earlier one's work left the batch in remove().
-                Connection* c = batch[i];
-                if (c == nullptr) continue;
+            for (Connection* c : deferredNow_)
                 c->runDeferred();
-            }
+            deferredNow_.clear();
         }
     });
 }

@@ -204,6 +204,7 @@ private:
     std::vector<Connection*> batchReads_;  // read, to be answered in the check phase
     std::vector<Connection*> batchWrites_; // answered, to be written after all of them
     std::vector<Connection*> batchNow_;    // the pass being run
+    std::vector<Connection*> deferredNow_; // the deferred connections being run
     uv_check_t* batchCheck_ = nullptr;
     std::unique_ptr<char[]> batchArena_;
     std::size_t batchUsed_ = 0; // arena bytes held by batched reads
