@@ -591,14 +591,15 @@ bool Server::batchWrite(Connection* connection) {
 }
 
 template <class F>
-void Server::runPass(std::vector<Connection*>& queue, bool Connection::*queued, F&& each) {
-    batchNow_.swap(queue);
-    for (Connection* c : batchNow_) {
+void Server::runPass(std::vector<Connection*>& queue, std::vector<Connection*>& now,
+                     bool Connection::*queued, F&& each) {
+    now.swap(queue); // the two vectors keep their capacity: no allocation
+    for (Connection* c : now) {
         if (!(c->*queued)) continue;
         c->*queued = false;
         each(c);
     }
-    batchNow_.clear();
+    now.clear();
 }
 
 void Server::runBatch() {
@@ -608,28 +609,24 @@ void Server::runBatch() {
     // (A connection no longer marked was answered already, as its end of file came, or
     // closed.)
     answering_ = true;
-    runPass(batchReads_, &Connection::batchedRead, [](Connection* c) { c->answerBatch(); });
+    runPass(batchReads_, batchNow_, &Connection::batchedRead,
+            [](Connection* c) { c->answerBatch(); });
     answering_ = false;
     batchUsed_ = 0; // what was not parsed was copied (as from the shared read buffer)
     // Pass 2: the answers are written, one write each (no kernel call: a failed write
     // closes its connection through the deferred queue).
-    runPass(batchWrites_, &Connection::batchedWrite, [](Connection* c) { c->writeBatch(); });
+    runPass(batchWrites_, batchNow_, &Connection::batchedWrite,
+            [](Connection* c) { c->writeBatch(); });
 }
-
 
 void Server::runDeferred() {
     uv_unref(reinterpret_cast<uv_handle_t*>(deferTimer_));
     callback("deferred", [this] {
-        // A connection deferred again by this work is queued afresh and run in the next turn
-        // of the while. None is deleted meanwhile: that happens in the loop's closing phase.
-        while (!deferred_.empty()) {
-            deferredNow_.swap(deferred_); // the two vectors keep their capacity: no allocation
-            for (Connection* c : deferredNow_)
-                c->deferred = false;
-            for (Connection* c : deferredNow_)
-                c->runDeferred();
-            deferredNow_.clear();
-        }
+        // A connection deferred again once its turn came is run again in the next round.
+        // (Its own vector: it must not share one with a batch pass.)
+        while (!deferred_.empty())
+            runPass(deferred_, deferredNow_, &Connection::deferred,
+                    [](Connection* c) { c->runDeferred(); });
     });
 }
 

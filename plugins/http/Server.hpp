@@ -142,9 +142,9 @@ public:
     /// batch, else the shared read buffer.
     uv_buf_t readSpace(bool batchable);
     /// A read made into readSpace() waits for the batch, where it lies: true, with the
-    /// piece's place in the arena (a batch that becomes full is answered now). False when it
-    /// cannot (not in the arena, too large): it is answered at once, and its arena space is
-    /// reused.
+    /// piece's place in the arena (a batch that becomes full is answered now, before this
+    /// returns: hence both out-parameters). False when it cannot (not in the arena, too
+    /// large): it is answered at once, and its arena space is reused.
     bool batchRead(Connection* connection, const char* data, std::size_t length,
                    std::uint32_t& offset, std::uint32_t& kept);
     /// The bytes of a batched read (valid until the batch ends).
@@ -184,10 +184,12 @@ private:
     void sweep();
     void runDeferred();
     void runBatch();
-    /// Runs `each` on every connection of `queue` still marked `queued` (clearing the mark);
-    /// the queue is empty after.
+    /// Runs `each` on every connection of `queue` still marked `queued` (clearing the mark),
+    /// from `now`, which takes the queue's place; the queue is empty after, or holds what
+    /// was queued meanwhile.
     template <class F>
-    void runPass(std::vector<Connection*>& queue, bool Connection::*queued, F&& each);
+    void runPass(std::vector<Connection*>& queue, std::vector<Connection*>& now,
+                 bool Connection::*queued, F&& each);
     void flushLogs();
     template <class F> void callback(const char* what, F&& fn);
 
@@ -203,7 +205,7 @@ private:
     std::vector<Connection*> deferred_;
     std::vector<Connection*> batchReads_;  // read, to be answered in the check phase
     std::vector<Connection*> batchWrites_; // answered, to be written after all of them
-    std::vector<Connection*> batchNow_;    // the pass being run
+    std::vector<Connection*> batchNow_;    // the batch pass being run
     std::vector<Connection*> deferredNow_; // the deferred connections being run
     uv_check_t* batchCheck_ = nullptr;
     std::unique_ptr<char[]> batchArena_;
