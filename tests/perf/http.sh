@@ -43,6 +43,9 @@
 # (1.06x), nginx 1,130 us (1.20x) and keel 1,425 us (1.29x). Not wholly since the http
 # plugin batches reads and writes: keel's median latency fell below nginx's (480 against
 # 686 us) while its p99 stayed above (1,310 against 1,196 us) at less CPU than nginx's.
+# On another host, seven runs then gave 0.90-1.01x nginx's p99. There every server, the
+# limit server too, served about as many requests a second as the others in the same run:
+# wrk's one thread is the bottleneck, so p99 shows how a server's bursts meet wrk's loop.
 # Needs: wrk, nginx (nginx-light), node, python3, openssl, taskset; a temporary nginx.conf
 # is written in a temporary folder (the system's nginx service is not used).
 set -euo pipefail
